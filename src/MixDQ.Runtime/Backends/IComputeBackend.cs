@@ -1,0 +1,98 @@
+using MixDQ.Runtime.Tensors;
+
+namespace MixDQ.Runtime.Backends;
+
+/// <summary>Pointwise activation functions.</summary>
+public enum Activation
+{
+    Identity,
+    Silu,
+    /// <summary>Exact erf GELU.</summary>
+    Gelu,
+    /// <summary>x·sigmoid(1.702·x), CLIP-L's activation.</summary>
+    QuickGelu,
+    Relu,
+    Tanh,
+}
+
+/// <summary>Weights of a linear layer, prepared (re-laid out, packed, quantized) by the backend that runs it.</summary>
+public interface IPreparedLinear
+{
+    LayerInfo Layer { get; }
+    int InFeatures { get; }
+    int OutFeatures { get; }
+}
+
+/// <summary>Weights of a 2-D convolution, prepared by the backend that runs it.</summary>
+public interface IPreparedConv2d
+{
+    LayerInfo Layer { get; }
+    int InChannels { get; }
+    int OutChannels { get; }
+    int KernelSize { get; }
+    int Stride { get; }
+    int Padding { get; }
+}
+
+/// <summary>
+/// The kernel contract every backend implements (CPU SIMD, the double-precision reference, ILGPU).
+/// Layouts: images are NCHW, token sequences are [B, L, C]; linear weights are [out, in] and conv
+/// weights [out, in, k, k], as in PyTorch. Every op returns a new tensor and never writes its inputs.
+/// Quantizable layers go through <see cref="PrepareLinear"/> / <see cref="PrepareConv2d"/>, which see the
+/// layer's <see cref="LayerPrecision"/>: that is where integer kernels plug in.
+/// </summary>
+public interface IComputeBackend
+{
+    string Name { get; }
+
+    IPreparedLinear PrepareLinear(LayerInfo layer, Tensor weight, Tensor? bias);
+
+    IPreparedConv2d PrepareConv2d(LayerInfo layer, Tensor weight, Tensor? bias, int stride, int padding);
+
+    /// <summary>y[..., N] = x[..., K]·Wᵀ + b.</summary>
+    Tensor Linear(IPreparedLinear layer, Tensor x);
+
+    /// <summary>NCHW convolution, square kernel, zero padding.</summary>
+    Tensor Conv2d(IPreparedConv2d layer, Tensor x);
+
+    /// <summary>GroupNorm over NCHW with per-channel affine, optionally followed by SiLU.</summary>
+    Tensor GroupNorm(Tensor x, int groups, Tensor gamma, Tensor beta, float eps, bool silu);
+
+    /// <summary>LayerNorm over the last dimension with affine.</summary>
+    Tensor LayerNorm(Tensor x, Tensor gamma, Tensor beta, float eps);
+
+    /// <summary>
+    /// Multi-head scaled dot-product attention. q [B, Lq, H·D], k and v [B, Lk, H·D]; head h uses
+    /// channels [h·D, (h+1)·D); scores scaled by D^-1/2, softmax in FP32; causal masks j &gt; i.
+    /// </summary>
+    Tensor Attention(Tensor q, Tensor k, Tensor v, int heads, bool causal);
+
+    Tensor Activate(Tensor x, Activation activation);
+
+    /// <summary>[..., 2C] → [..., C]: first half value, second half gate, value·GELU(gate).</summary>
+    Tensor Geglu(Tensor x);
+
+    /// <summary>Elementwise a + b (same shapes).</summary>
+    Tensor Add(Tensor a, Tensor b);
+
+    /// <summary>x[B, C, H, W] + bias[B, C] broadcast over H and W.</summary>
+    Tensor AddChannelBias(Tensor x, Tensor bias);
+
+    /// <summary>Elementwise scale·x + shift.</summary>
+    Tensor Affine(Tensor x, float scale, float shift);
+
+    /// <summary>Nearest-neighbour resize of NCHW to [outH, outW].</summary>
+    Tensor UpsampleNearest(Tensor x, int outH, int outW);
+
+    /// <summary>Concatenation along <paramref name="axis"/> (a first).</summary>
+    Tensor Concat(Tensor a, Tensor b, int axis);
+
+    /// <summary>[B, C, H, W] → [B, H·W, C].</summary>
+    Tensor NchwToTokens(Tensor x);
+
+    /// <summary>[B, H·W, C] → [B, C, H, W].</summary>
+    Tensor TokensToNchw(Tensor x, int height, int width);
+
+    /// <summary>Rows of <paramref name="table"/> [V, C] for ids [B, L] → [B, L, C].</summary>
+    Tensor Embedding(Tensor table, int[] ids, int batch);
+}
