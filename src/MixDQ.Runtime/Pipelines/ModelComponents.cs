@@ -67,7 +67,7 @@ internal sealed class ModelComponents : IDisposable
         {
             ITensorSource Weights(string component, string baseName)
             {
-                var source = TensorSources.OpenComponentWeights(Sub(component), baseName, options.PreferFp16Weights);
+                var source = TensorFiles.OpenComponentWeights(Sub(component), baseName, options.PreferFp16Weights);
                 if (source is IDisposable d) owned.Add(d);
                 return source;
             }
@@ -130,7 +130,7 @@ internal sealed class ModelComponents : IDisposable
             throw new MixDQException(ErrorCodes.ModelFolderMissing,
                 "no TAESD decoder: put the diffusers AutoencoderTiny folder (madebyollin/taesd or taesdxl) at <model>/taesd", dir);
         var config = AutoencoderTinyConfig.Load(Path.Combine(dir, "config.json"));
-        var source = TensorSources.OpenComponentWeights(dir, "diffusion_pytorch_model", Options.PreferFp16Weights);
+        var source = TensorFiles.OpenComponentWeights(dir, "diffusion_pytorch_model", Options.PreferFp16Weights);
         if (source is IDisposable d) _owned.Add(d);
         return TaesdDecoder.Create(config, source, backend, Options.Warnings);
     }
