@@ -150,3 +150,24 @@ public sealed class UNetForwardTests
             unet.Forward(TinyModels.Randn(1, 1, 4, 4, 4), 999f, TinyModels.Randn(2, 1, 77, 32), ct: cts.Token));
     }
 }
+
+public sealed class UNetNumericsTests
+{
+    [Theory]
+    [InlineData(false, 4, 4)]
+    [InlineData(true, 3, 5)]
+    public void MatchesADirectComputation(bool sdxl, int h, int w)
+    {
+        var cfg = sdxl ? TinyModels.SdxlUnet() : TinyModels.SdUnet(linearProjection: false);
+        var weights = TinyModels.Weights(UNet2DConditionModel.ExpectedTensors(cfg), seed: 31);
+        var unet = UNet2DConditionModel.Create(cfg, new DictionaryTensorSource(weights), new ReferenceBackend());
+        int ctxDim = cfg.CrossAttentionDim[0];
+        var sample = TinyModels.Randn(32, 1, 4, h, w);
+        var context = TinyModels.Randn(33, 1, 7, ctxDim);
+        var text = sdxl ? TinyModels.Randn(34, 1, TinyModels.SdxlTextEmbedsWidth) : null;
+        var ids = sdxl ? Tensor.FromSpan([64, 48, 0, 8, 64, 48], 1, 6) : null;
+        var actual = unet.Forward(sample, 421f, context, text, ids);
+        var expected = new NaiveUNet(cfg, weights).Forward(sample, 421, context, text, ids);
+        TensorAssert.Close(expected.Select(v => (float)v).ToArray(), actual.Data, 1e-4, "UNet output");
+    }
+}
