@@ -1,5 +1,5 @@
 using MixDQ.Runtime.Backends;
-using MixDQ.Runtime.Backends.Cpu;
+using MixDQ.Runtime.Backends.Reference;
 using MixDQ.Runtime.Diagnostics;
 using MixDQ.Runtime.IO;
 using MixDQ.Runtime.Models;
@@ -37,8 +37,11 @@ public sealed partial class DiffusionPipeline
     /// <summary>Pixels per latent cell (2^(levels−1) of the VAE).</summary>
     public int VaeScaleFactor => _c.VaeScaleFactor;
 
-    /// <summary>Default image size in pixels (UNet sample_size × VAE factor).</summary>
-    public int DefaultImageSize => _c.UnetConfig.SampleSize * _c.VaeScaleFactor;
+    /// <summary>Default image width in pixels (UNet sample_size × VAE factor; 64 latents when the config has none).</summary>
+    public int DefaultWidth => (_c.UnetConfig.SampleWidth ?? 64) * _c.VaeScaleFactor;
+
+    /// <summary>Default image height in pixels.</summary>
+    public int DefaultHeight => (_c.UnetConfig.SampleHeight ?? 64) * _c.VaeScaleFactor;
 
     /// <summary>Every quantizable layer of the pipeline (text encoders, UNet, VAE decoder), with its precision.</summary>
     public IReadOnlyList<LayerInfo> Layers { get; }
@@ -47,7 +50,7 @@ public sealed partial class DiffusionPipeline
 
     private static DiffusionPipeline LoadCore(string modelDirectory, PipelineLoadOptions options)
     {
-        var backend = options.Backend ?? new CpuBackend();
+        var backend = options.Backend ?? new ReferenceBackend();
         var components = ModelComponents.Load(modelDirectory, backend, options);
         return new DiffusionPipeline(components, backend, options);
     }
@@ -95,7 +98,7 @@ public sealed partial class DiffusionPipeline
         progress?.Report(new GenerationProgress("decode", 0, 1));
         var decoded = options.Decoder == DecoderKind.Taesd
             ? Taesd.Decode(latents)
-            : _c.Vae.Decode(_backend.Affine(latents, 1f / _c.VaeConfig.ScalingFactor, 0));
+            : _c.Vae.Decode(VaeLatents.ToDecoderInput(latents, _c.VaeConfig), ct);
         EnsureFinite(decoded, "image");
         var (rgb, h, w) = ImagePostprocess.ToRgbBytes(decoded);
         dump?.WriteBytes("image", rgb, h, w, 3);
@@ -130,7 +133,7 @@ public sealed partial class DiffusionPipeline
         var t = tokenizer.Encode(prompt);
         if (t.Truncated)
             _options.Warnings?.Report(new MixDQWarning(ErrorCodes.PromptTruncated,
-                $"the prompt has {t.TokenCount} tokens; {name} keeps the first {tokenizer.MaxLength} (as diffusers does)", item: name));
+                $"the prompt has {t.UntruncatedTokenCount} tokens; {name} keeps the first {tokenizer.MaxLength} (as diffusers does)", Item: name));
         return t.Ids;
     }
 
@@ -148,7 +151,7 @@ public sealed partial class DiffusionPipeline
             EnsureFinite(l, "latents");
             return (l.Dim(2), l.Dim(3));
         }
-        int width = o.Width ?? DefaultImageSize, height = o.Height ?? DefaultImageSize;
+        int width = o.Width ?? DefaultWidth, height = o.Height ?? DefaultHeight;
         if (width <= 0 || height <= 0 || width % f != 0 || height % f != 0 || width > 4096 || height > 4096)
             throw new MixDQException(ErrorCodes.InvalidArgument,
                 $"width and height must be positive multiples of {f} up to 4096, got {width}x{height}", item: "width/height");

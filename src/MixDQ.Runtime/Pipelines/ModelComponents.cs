@@ -132,7 +132,7 @@ internal sealed class ModelComponents : IDisposable
         var config = AutoencoderTinyConfig.Load(Path.Combine(dir, "config.json"));
         var source = TensorFiles.OpenComponentWeights(dir, "diffusion_pytorch_model", Options.PreferFp16Weights);
         if (source is IDisposable d) _owned.Add(d);
-        return TaesdDecoder.Create(config, source, backend, Options.Warnings);
+        return TaesdDecoder.Create(config, source, backend, Options.Precision, Options.Warnings);
     }
 
     public void Dispose()
