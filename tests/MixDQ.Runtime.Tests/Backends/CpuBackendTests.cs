@@ -1,4 +1,5 @@
 using System.Numerics;
+using System.Runtime.Intrinsics;
 using MixDQ.Runtime.Backends;
 using MixDQ.Runtime.Backends.Cpu;
 using MixDQ.Runtime.Backends.Reference;
@@ -106,6 +107,26 @@ public class CpuBackendTests(ITestOutputHelper output)
         Assert.True(error < 3e-7, $"exp relative error {error:G3} at x = {at}");
         Assert.Equal(0f, VectorMath.Exp(new Vector<float>(float.NegativeInfinity))[0]);
         Assert.Equal(0f, VectorMath.Exp(new Vector<float>(-100f))[0]);
+    }
+
+    [Fact]
+    public void Exp2_is_accurate_on_both_widths_and_underflows_to_exact_zero()
+    {
+        var xs = Sweep(-126, 127, 7e-3);
+        var (error, at) = MaxRelativeError(xs, Apply(xs, VectorMath.Exp2), v => Math.Pow(2, v));
+        output.WriteLine($"exp2: max relative error {error:G3} at x = {at}");
+        Assert.True(error < 3e-7, $"exp2 relative error {error:G3} at x = {at}");
+        Assert.Equal(0f, VectorMath.Exp2(new Vector<float>(float.NegativeInfinity))[0]);
+        if (!System.Runtime.Intrinsics.X86.Avx512F.IsSupported) return;
+
+        var wide = new float[xs.Length];
+        for (int i = 0; i + 16 <= xs.Length; i += 16)
+            VectorMath512.Exp2(Vector512.Create(xs.AsSpan(i, 16))).CopyTo(wide.AsSpan(i, 16));
+        int done = xs.Length / 16 * 16;
+        var (wideError, wideAt) = MaxRelativeError(xs[..done], wide[..done], v => Math.Pow(2, v));
+        output.WriteLine($"exp2 (512-bit): max relative error {wideError:G3} at x = {wideAt}");
+        Assert.True(wideError < 3e-7, $"512-bit exp2 relative error {wideError:G3} at x = {wideAt}");
+        Assert.Equal(0f, VectorMath512.Exp2(Vector512.Create(float.NegativeInfinity))[0]);
     }
 
     [Fact]

@@ -1,4 +1,5 @@
 using System.Numerics;
+using System.Runtime.Intrinsics;
 
 namespace MixDQ.Runtime.Backends.Cpu;
 
@@ -21,7 +22,10 @@ internal static unsafe class AttentionDriver
     {
         int hd = q.Length / (batch * lq), d = hd / heads, mr = engine.Mr, nr = engine.Nr;
         int dPad = GemmBlocking.RoundUp(d, nr);
-        int qBlock = GemmBlocking.RoundUp(TargetQueryBlock, Lcm(Lcm(mr, nr), Vector<float>.Count));
+        // The 512-bit softmax only with the AVX-512 kernel, so forcing the portable path tests the portable softmax.
+        bool wide = engine.Isa == CpuIsa.Avx512 && Vector512.IsHardwareAccelerated;
+        int lanes = wide ? Vector512<float>.Count : Vector<float>.Count;
+        int qBlock = GemmBlocking.RoundUp(TargetQueryBlock, Lcm(Lcm(mr, nr), lanes));
         int kBlock = GemmBlocking.RoundUp(TargetKeyBlock, mr);
         int kPanels = GemmBlocking.CeilDiv(lk, mr);
         nint kSize = (nint)kPanels * mr * d, vSize = (nint)dPad * lk;
@@ -56,7 +60,8 @@ internal static unsafe class AttentionDriver
         });
 
         int qBlocks = GemmBlocking.CeilDiv(lq, qBlock);
-        float scale = 1f / MathF.Sqrt(d);
+        // Scores in log2 units (q scaled by log2(e)/√d), so the softmax needs 2^x rather than e^x.
+        float scale = VectorMath.Log2E / MathF.Sqrt(d);
         int qpSize = Align(qBlock * d), sSize = Align(kBlock * qBlock), oSize = Align(qBlock * dPad);
         parallel.For(pairs * qBlocks, task =>
         {
@@ -82,7 +87,8 @@ internal static unsafe class AttentionDriver
                     // Sᵀ[nk, qBlock] = K_block · Q_blockᵀ (already scaled).
                     engine.Macro(nk, qBlock, d, kp + (nint)(j0 / mr) * d * mr, (nint)d * mr, mr, qp, (nint)d * nr, s, qBlock, accumulate: false);
                     if (causal && j0 + nk - 1 > i0) MaskFuture(s, qBlock, nk, j0 - i0);
-                    OnlineSoftmax(s, qBlock, nk, max, sum, alpha);
+                    if (wide) OnlineSoftmax512(s, qBlock, nk, max, sum, alpha);
+                    else OnlineSoftmax(s, qBlock, nk, max, sum, alpha);
                     RescaleRows(o, dPad, qBlock, alpha);
                     // O[qBlock, dPad] += P · V_block, P read column-wise from Sᵀ.
                     engine.Macro(qBlock, dPad, nk, s, mr, qBlock, vp + (nint)j0 * nr, (nint)lk * nr, o, dPad, accumulate: true);
@@ -119,22 +125,48 @@ internal static unsafe class AttentionDriver
         int w = Vector<float>.Count;
         for (int t = 0; t < queries; t += w)
         {
+            float* column = s + t;
             var blockMax = new Vector<float>(float.NegativeInfinity);
-            for (int j = 0; j < nk; j++) blockMax = Vector.Max(blockMax, Vector.Load(s + (nint)j * queries + t));
+            for (int j = 0; j < nk; j++) blockMax = Vector.Max(blockMax, Vector.Load(column + (nint)j * queries));
             var oldMax = Vector.Load(max + t);
             var newMax = Vector.Max(oldMax, blockMax);
             var blockSum = Vector<float>.Zero;
             for (int j = 0; j < nk; j++)
             {
-                float* p = s + (nint)j * queries + t;
-                var e = VectorMath.Exp(Vector.Load(p) - newMax);
+                float* p = column + (nint)j * queries;
+                var e = VectorMath.Exp2(Vector.Load(p) - newMax);
                 Vector.Store(e, p);
                 blockSum += e;
             }
-            var a = VectorMath.Exp(oldMax - newMax);
+            var a = VectorMath.Exp2(oldMax - newMax);
             Vector.Store(a, alpha + t);
             Vector.Store(Vector.Load(sum + t) * a + blockSum, sum + t);
             Vector.Store(newMax, max + t);
+        }
+    }
+
+    /// <summary><see cref="OnlineSoftmax"/> on 16 lanes.</summary>
+    private static void OnlineSoftmax512(float* s, int queries, int nk, float* max, float* sum, float* alpha)
+    {
+        for (int t = 0; t < queries; t += Vector512<float>.Count)
+        {
+            float* column = s + t;
+            var blockMax = Vector512.Create(float.NegativeInfinity);
+            for (int j = 0; j < nk; j++) blockMax = VectorMath512.Max(blockMax, Vector512.Load(column + (nint)j * queries));
+            var oldMax = Vector512.Load(max + t);
+            var newMax = VectorMath512.Max(oldMax, blockMax);
+            var blockSum = Vector512<float>.Zero;
+            for (int j = 0; j < nk; j++)
+            {
+                float* p = column + (nint)j * queries;
+                var e = VectorMath512.Exp2(Vector512.Load(p) - newMax);
+                Vector512.Store(e, p);
+                blockSum += e;
+            }
+            var a = VectorMath512.Exp2(oldMax - newMax);
+            Vector512.Store(a, alpha + t);
+            Vector512.Store(Vector512.Load(sum + t) * a + blockSum, sum + t);
+            Vector512.Store(newMax, max + t);
         }
     }
 

@@ -1,3 +1,5 @@
+using System.Runtime.Intrinsics.X86;
+
 namespace MixDQ.Runtime.Backends.Cpu;
 
 /// <summary>
@@ -48,21 +50,70 @@ internal static unsafe class Packing
 {
     /// <summary>
     /// dst[k · dstStep + r] = src[r · ld + k] for r &lt; rows, k &lt; cols; rows up to
-    /// <paramref name="width"/> are zero-filled. Reads each source row sequentially.
+    /// <paramref name="width"/> are zero-filled. Full 8-row panels packed to consecutive rows of 8
+    /// (the AVX-512 kernel's A side) go through an in-register 8×8 transpose.
     /// </summary>
     public static void PackPanel(float* src, nint ld, int rows, int cols, int width, float* dst, nint dstStep)
     {
+        int k = 0;
+        if (width == 8 && rows == 8 && dstStep == 8 && Avx.IsSupported)
+            k = Transpose8(src, ld, cols, dst);
+        if (k == cols) return;
         for (int r = 0; r < rows; r++)
         {
             float* s = src + r * ld;
             float* d = dst + r;
-            for (int k = 0; k < cols; k++) d[k * dstStep] = s[k];
+            for (int c = k; c < cols; c++) d[c * dstStep] = s[c];
         }
         for (int r = rows; r < width; r++)
         {
             float* d = dst + r;
-            for (int k = 0; k < cols; k++) d[k * dstStep] = 0;
+            for (int c = k; c < cols; c++) d[c * dstStep] = 0;
         }
+    }
+
+    /// <summary>Packs columns in blocks of 8 with the classic unpack/shuffle/permute 8×8 transpose; returns the columns done.</summary>
+    private static int Transpose8(float* src, nint ld, int cols, float* dst)
+    {
+        int k = 0;
+        for (; k <= cols - 8; k += 8)
+        {
+            float* s = src + k;
+            var r0 = Avx.LoadVector256(s);
+            var r1 = Avx.LoadVector256(s + ld);
+            var r2 = Avx.LoadVector256(s + 2 * ld);
+            var r3 = Avx.LoadVector256(s + 3 * ld);
+            var r4 = Avx.LoadVector256(s + 4 * ld);
+            var r5 = Avx.LoadVector256(s + 5 * ld);
+            var r6 = Avx.LoadVector256(s + 6 * ld);
+            var r7 = Avx.LoadVector256(s + 7 * ld);
+            var t0 = Avx.UnpackLow(r0, r1);
+            var t1 = Avx.UnpackHigh(r0, r1);
+            var t2 = Avx.UnpackLow(r2, r3);
+            var t3 = Avx.UnpackHigh(r2, r3);
+            var t4 = Avx.UnpackLow(r4, r5);
+            var t5 = Avx.UnpackHigh(r4, r5);
+            var t6 = Avx.UnpackLow(r6, r7);
+            var t7 = Avx.UnpackHigh(r6, r7);
+            var u0 = Avx.Shuffle(t0, t2, 0x44);
+            var u1 = Avx.Shuffle(t0, t2, 0xEE);
+            var u2 = Avx.Shuffle(t1, t3, 0x44);
+            var u3 = Avx.Shuffle(t1, t3, 0xEE);
+            var u4 = Avx.Shuffle(t4, t6, 0x44);
+            var u5 = Avx.Shuffle(t4, t6, 0xEE);
+            var u6 = Avx.Shuffle(t5, t7, 0x44);
+            var u7 = Avx.Shuffle(t5, t7, 0xEE);
+            float* d = dst + k * 8;
+            Avx.Store(d, Avx.Permute2x128(u0, u4, 0x20));
+            Avx.Store(d + 8, Avx.Permute2x128(u1, u5, 0x20));
+            Avx.Store(d + 16, Avx.Permute2x128(u2, u6, 0x20));
+            Avx.Store(d + 24, Avx.Permute2x128(u3, u7, 0x20));
+            Avx.Store(d + 32, Avx.Permute2x128(u0, u4, 0x31));
+            Avx.Store(d + 40, Avx.Permute2x128(u1, u5, 0x31));
+            Avx.Store(d + 48, Avx.Permute2x128(u2, u6, 0x31));
+            Avx.Store(d + 56, Avx.Permute2x128(u3, u7, 0x31));
+        }
+        return k;
     }
 }
 

@@ -11,7 +11,10 @@ internal static class VectorMath
 {
     private const float ExpLowest = -87.33654f; // below this e^x is subnormal: return 0
     private const float ExpHighest = 88.0f;      // e^88 ≈ 1.65e38 stays finite
-    private const float Log2E = 1.44269504088896341f;
+    public const float Log2E = 1.44269504088896341f;
+    public const float Ln2 = 0.693147180559945309f;
+    public const float Exp2Lowest = -126f;  // below this 2^x is subnormal: return 0
+    public const float Exp2Highest = 127f;
     private const float Ln2Hi = 0.693359375f;       // 9 significant bits: n·Ln2Hi is exact
     private const float Ln2Lo = -2.12194440e-4f;    // ln 2 − Ln2Hi
 
@@ -27,7 +30,22 @@ internal static class VectorMath
         x = Vector.Min(Vector.Max(x, new Vector<float>(ExpLowest)), new Vector<float>(ExpHighest));
         var n = Vector.Round(x * new Vector<float>(Log2E));
         var r = Vector.MultiplyAddEstimate(n, new Vector<float>(-Ln2Hi), x);
-        return Vector.ConditionalSelect(underflow, Vector<float>.Zero, ExpReduced(n, r));
+        return Vector.ConditionalSelect(underflow, Vector<float>.Zero, ExpReduced(n, r, new Vector<float>(Ln2Lo)));
+    }
+
+    /// <summary>
+    /// 2^x: x = n + f with n = round(x) and |f| ≤ ½ (exact), then e^(f·ln2) by the polynomial of
+    /// <see cref="Exp"/>. Returns exactly 0 for x &lt; −126 (so −∞ gives 0) and saturates at 2^127.
+    /// Softmax uses it on log2-scaled scores, which saves the Cody–Waite step.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector<float> Exp2(Vector<float> x)
+    {
+        var underflow = Vector.LessThan(x, new Vector<float>(Exp2Lowest));
+        x = Vector.Min(Vector.Max(x, new Vector<float>(Exp2Lowest)), new Vector<float>(Exp2Highest));
+        var n = Vector.Round(x);
+        var r = (x - n) * new Vector<float>(Ln2);
+        return Vector.ConditionalSelect(underflow, Vector<float>.Zero, ExpReduced(n, r, Vector<float>.Zero));
     }
 
     /// <summary>
@@ -42,14 +60,14 @@ internal static class VectorMath
         var underflow = Vector.LessThan(a, new Vector<float>(ExpLowest));
         var n = Vector.Round(Vector.Max(a, new Vector<float>(ExpLowest)) * new Vector<float>(Log2E));
         var r = Vector.MultiplyAddEstimate(n, new Vector<float>(-Ln2Hi), hi) + lo;
-        return Vector.ConditionalSelect(underflow, Vector<float>.Zero, ExpReduced(n, r));
+        return Vector.ConditionalSelect(underflow, Vector<float>.Zero, ExpReduced(n, r, new Vector<float>(Ln2Lo)));
     }
 
-    /// <summary>2^n·e^(r − n·ln2_lo) for |r| ≲ ln2/2: Cephes' degree-6 polynomial, 2^n built in the exponent bits.</summary>
+    /// <summary>2^n·e^(r − n·ln2Lo) for |r| ≲ ln2/2: Cephes' degree-6 polynomial, 2^n built in the exponent bits.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static Vector<float> ExpReduced(Vector<float> n, Vector<float> r)
+    private static Vector<float> ExpReduced(Vector<float> n, Vector<float> r, Vector<float> ln2Lo)
     {
-        r = Vector.MultiplyAddEstimate(n, new Vector<float>(-Ln2Lo), r);
+        r = Vector.MultiplyAddEstimate(n, -ln2Lo, r);
         var p = new Vector<float>(1.9875691500e-4f);
         p = Vector.MultiplyAddEstimate(p, r, new Vector<float>(1.3981999507e-3f));
         p = Vector.MultiplyAddEstimate(p, r, new Vector<float>(8.3334519073e-3f));
