@@ -12,14 +12,20 @@ var command = args.FirstOrDefault(a => !a.StartsWith("--", StringComparison.Ordi
 int threads = Option("--threads") ?? Environment.ProcessorCount;
 int runs = Option("--runs") ?? 7;
 
-if (command != "gemm")
+if (command is not ("gemm" or "ops"))
 {
-    Console.Error.WriteLine($"unknown benchmark '{command}'; available: gemm");
+    Console.Error.WriteLine($"unknown benchmark '{command}'; available: gemm (compute-bound kernels), ops (memory-bound ops)");
     return 2;
 }
 
 var backend = new CpuBackend(threads);
 Console.WriteLine($"CPU backend: {backend.InstructionSet}, {threads} threads; {Environment.ProcessorCount} logical processors; median of {runs} runs");
+var rng = new Random(1);
+if (command == "ops")
+{
+    MemoryOps();
+    return 0;
+}
 
 int lanes = MachinePeak.VectorLanes;
 double? nominalGhz = MachinePeak.CpuInfoGhz();
@@ -36,15 +42,53 @@ Console.WriteLine($"  measured FMA loop, {threads} threads:           {fmaThread
 Console.WriteLine();
 Console.WriteLine("GFLOP/s from the median and the best run; % peak: median vs the cpuinfo-clock formula; % loop: median of");
 Console.WriteLine("(run / FMA-loop burst measured just before it), the share of this machine's achievable FMA rate at that moment.");
-Console.WriteLine($"{"case",-40} {"median ms",9} {"best ms",8} {"GFLOP/s",8} {"best",8} {"% peak",7} {"% loop",8}");
+Console.WriteLine($"{"case",-44} {"median ms",9} {"best ms",8} {"GFLOP/s",8} {"best",8} {"% peak",7} {"% loop",8}");
 
-var rng = new Random(1);
 Linear("linear M=4096 K=2880 N=320", 4096, 2880, 320);
 Linear("linear M=1024 K=640 N=640", 1024, 640, 640);
 Conv("conv3x3 320->320 64x64", 320, 320, 64);
 Conv("conv3x3 640->640 32x32", 640, 640, 32);
 Attention("attention 4096 tokens, 5 heads x 64", 4096, 5, 64);
+Attention("attention 4096 tokens, 1 head x 512 (VAE)", 4096, 1, 512);
 return 0;
+
+// Memory-bound ops at SD-Turbo's first UNet level (batch 2, 320 channels, 64×64 latents):
+// GB/s counts the bytes each op must read and write once.
+void MemoryOps()
+{
+    Console.WriteLine($"{"op",-44} {"median ms",9} {"best ms",8} {"GB/s",8}");
+    var image = Rand(2, 320, 64, 64);
+    var tokens = Rand(2, 4096, 320);
+    var wide = Rand(2, 4096, 2560);
+    var gamma = Rand(320);
+    var beta = Rand(320);
+    long bytes = image.Length * 4L;
+    Time("GroupNorm+SiLU [2,320,64,64] G32", 2 * bytes, () => backend.GroupNorm(image, 32, gamma, beta, 1e-5f, silu: true));
+    Time("LayerNorm [2,4096,320]", 2 * bytes, () => backend.LayerNorm(tokens, gamma, beta, 1e-5f));
+    Time("GEGLU [2,4096,2560]", wide.Length * 6L, () => backend.Geglu(wide));
+    Time("GELU [2,4096,2560]", wide.Length * 8L, () => backend.Activate(wide, Activation.Gelu));
+    Time("SiLU [2,320,64,64]", 2 * bytes, () => backend.Activate(image, Activation.Silu));
+    Time("Add [2,320,64,64]", 3 * bytes, () => backend.Add(image, image));
+    Time("NchwToTokens [2,320,64,64]", 2 * bytes, () => backend.NchwToTokens(image));
+    Time("TokensToNchw [2,4096,320]", 2 * bytes, () => backend.TokensToNchw(tokens, 64, 64));
+    Time("UpsampleNearest [2,320,64,64] -> 128x128", 5 * bytes, () => backend.UpsampleNearest(image, 128, 128));
+    Time("Concat [2,320,64,64] x2 axis 1", 4 * bytes, () => backend.Concat(image, image, 1));
+}
+
+void Time(string name, long bytes, Func<Tensor> op)
+{
+    op();
+    op();
+    var times = new double[runs];
+    for (int i = 0; i < runs; i++)
+    {
+        var sw = Stopwatch.StartNew();
+        op();
+        times[i] = sw.Elapsed.TotalMilliseconds;
+    }
+    Array.Sort(times);
+    Console.WriteLine($"{name,-44} {times[runs / 2],9:F2} {times[0],8:F2} {bytes / times[runs / 2] / 1e6,8:F1}");
+}
 
 void Linear(string name, int m, int k, int n)
 {
@@ -88,7 +132,7 @@ void Report(string name, double flops, Func<Tensor> op)
     Array.Sort(times);
     Array.Sort(ratios);
     double median = times[runs / 2], gflops = flops / median / 1e6;
-    Console.WriteLine($"{name,-40} {median,9:F2} {times[0],8:F2} {gflops,8:F1} {flops / times[0] / 1e6,8:F1} {100 * gflops / peak,6:F1}% {100 * ratios[runs / 2],7:F1}%");
+    Console.WriteLine($"{name,-44} {median,9:F2} {times[0],8:F2} {gflops,8:F1} {flops / times[0] / 1e6,8:F1} {100 * gflops / peak,6:F1}% {100 * ratios[runs / 2],7:F1}%");
 }
 
 Tensor Rand(params int[] shape)

@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using System.Numerics;
 using System.Runtime.Intrinsics;
 
@@ -60,6 +61,7 @@ internal static unsafe class AttentionDriver
         });
 
         int qBlocks = GemmBlocking.CeilDiv(lq, qBlock);
+        int dBlock = GemmBlocking.KcFor(d);
         // Scores in log2 units (q scaled by log2(e)/√d), so the softmax needs 2^x rather than e^x.
         float scale = VectorMath.Log2E / MathF.Sqrt(d);
         int qpSize = Align(qBlock * d), sSize = Align(kBlock * qBlock), oSize = Align(qBlock * dPad);
@@ -84,8 +86,11 @@ internal static unsafe class AttentionDriver
                 for (int j0 = 0; j0 < keyEnd; j0 += kBlock)
                 {
                     int nk = Math.Min(kBlock, keyEnd - j0);
-                    // Sᵀ[nk, qBlock] = K_block · Q_blockᵀ (already scaled).
-                    engine.Macro(nk, qBlock, d, kp + (nint)(j0 / mr) * d * mr, (nint)d * mr, mr, qp, (nint)d * nr, s, qBlock, accumulate: false);
+                    // Sᵀ[nk, qBlock] = K_block · Q_blockᵀ (already scaled), over head-dim blocks so that a
+                    // Q micro-panel stays in L1 even for wide heads (the VAE's single 512-wide head).
+                    for (int e0 = 0; e0 < d; e0 += dBlock)
+                        engine.Macro(nk, qBlock, Math.Min(dBlock, d - e0), kp + (nint)(j0 / mr) * d * mr + (nint)e0 * mr, (nint)d * mr, mr,
+                            qp + (nint)e0 * nr, (nint)d * nr, s, qBlock, accumulate: e0 > 0);
                     if (causal && j0 + nk - 1 > i0) MaskFuture(s, qBlock, nk, j0 - i0);
                     if (wide) OnlineSoftmax512(s, qBlock, nk, max, sum, alpha);
                     else OnlineSoftmax(s, qBlock, nk, max, sum, alpha);
@@ -120,6 +125,7 @@ internal static unsafe class AttentionDriver
     /// max and sum, turns the block into unnormalised probabilities in place, and leaves in
     /// <paramref name="alpha"/> the factor that rescales the query's earlier partial output.
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void OnlineSoftmax(float* s, int queries, int nk, float* max, float* sum, float* alpha)
     {
         int w = Vector<float>.Count;
@@ -146,6 +152,7 @@ internal static unsafe class AttentionDriver
     }
 
     /// <summary><see cref="OnlineSoftmax"/> on 16 lanes.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void OnlineSoftmax512(float* s, int queries, int nk, float* max, float* sum, float* alpha)
     {
         for (int t = 0; t < queries; t += Vector512<float>.Count)
@@ -170,6 +177,7 @@ internal static unsafe class AttentionDriver
         }
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void RescaleRows(float* o, int ld, int rows, float* alpha)
     {
         for (int t = 0; t < rows; t++)
@@ -181,6 +189,7 @@ internal static unsafe class AttentionDriver
         }
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void Scale(float* p, int count, float factor)
     {
         int i = 0, w = Vector<float>.Count;

@@ -48,6 +48,13 @@ public sealed class CpuBackend : IComputeBackend
 
     internal CpuIsa Isa => _gemm.Isa;
 
+    /// <summary>AVX-only helpers (transposes) follow the chosen ISA, so forcing the portable path tests their fallback.</summary>
+    private bool UseAvx => _gemm.Isa != CpuIsa.Portable;
+
+    /// <summary>An output tensor left uninitialised: every op writes each element of its output.</summary>
+    private static Tensor Output(params int[] shape) =>
+        new(GC.AllocateUninitializedArray<float>(checked((int)Tensor.ElementCount(shape))), shape);
+
     public IPreparedLinear PrepareLinear(LayerInfo layer, Tensor weight, Tensor? bias)
     {
         const string op = nameof(PrepareLinear);
@@ -84,7 +91,7 @@ public sealed class CpuBackend : IComputeBackend
         CpuChecks.True(x.Dim(-1) == l.InFeatures, op, nameof(x), $"last dimension must be {l.InFeatures} for {l.Layer.QualifiedName}, got {Tensor.FormatShape(x.Shape)}");
         var shape = x.ShapeArray();
         shape[^1] = l.OutFeatures;
-        var y = Tensor.Zeros(shape);
+        var y = Output(shape);
         int m = x.Length / l.InFeatures;
         if (m > 0) LinearDriver.Run(l.Engine, _parallel, x.Data, m, l.InFeatures, l.Weights, l.Bias, y.Data);
         return y;
@@ -99,7 +106,7 @@ public sealed class CpuBackend : IComputeBackend
         var g = new ConvGeometry(c.InChannels, x.Dim(2), x.Dim(3), c.KernelSize, c.Stride, c.Padding);
         CpuChecks.True(g.Height + 2 * g.Padding >= g.Kernel && g.Width + 2 * g.Padding >= g.Kernel, op, nameof(x),
             $"input {Tensor.FormatShape(x.Shape)} is smaller than the {g.Kernel}x{g.Kernel} kernel of {c.Layer.QualifiedName}");
-        var y = Tensor.Zeros(x.Dim(0), c.OutChannels, g.OutHeight, g.OutWidth);
+        var y = Output(x.Dim(0), c.OutChannels, g.OutHeight, g.OutWidth);
         if (y.Length > 0) Conv2dDriver.Run(c.Engine, _parallel, x.Data, x.Dim(0), g, c.Weights, c.Bias, y.Data);
         return y;
     }
@@ -113,7 +120,7 @@ public sealed class CpuBackend : IComputeBackend
         CpuChecks.True(c % groups == 0, op, nameof(groups), $"{c} channels do not split into {groups} groups");
         CpuChecks.Length(op, nameof(gamma), gamma, c);
         CpuChecks.Length(op, nameof(beta), beta, c);
-        var y = Tensor.Zeros(x.ShapeArray());
+        var y = Output(x.ShapeArray());
         if (x.Length > 0) Normalization.GroupNorm(_parallel, x.Data, b, c, groups, gamma.Data, beta.Data, eps, silu, y.Data);
         return y;
     }
@@ -125,7 +132,7 @@ public sealed class CpuBackend : IComputeBackend
         int c = x.Dim(-1);
         CpuChecks.Length(op, nameof(gamma), gamma, c);
         CpuChecks.Length(op, nameof(beta), beta, c);
-        var y = Tensor.Zeros(x.ShapeArray());
+        var y = Output(x.ShapeArray());
         if (x.Length > 0) Normalization.LayerNorm(_parallel, x.Data, c, gamma.Data, beta.Data, eps, y.Data);
         return y;
     }
@@ -142,7 +149,7 @@ public sealed class CpuBackend : IComputeBackend
         CpuChecks.True(k.Dim(0) == b && k.Dim(2) == hd, op, nameof(k), $"q {Tensor.FormatShape(q.Shape)} and k {Tensor.FormatShape(k.Shape)} disagree on batch or channels");
         CpuChecks.True(hd % heads == 0 && hd > 0, op, nameof(heads), $"{hd} channels do not split into {heads} heads");
         CpuChecks.Positive(op, "k.Dim(1)", lk);
-        var y = Tensor.Zeros(b, lq, hd);
+        var y = Output(b, lq, hd);
         if (y.Length > 0) AttentionDriver.Run(_gemm, _parallel, q.Data, k.Data, v.Data, b, lq, lk, heads, causal, y.Data);
         return y;
     }
@@ -151,7 +158,7 @@ public sealed class CpuBackend : IComputeBackend
     {
         CpuChecks.NotNull(nameof(Activate), nameof(x), x);
         CpuChecks.True(Enum.IsDefined(activation), nameof(Activate), nameof(activation), $"unknown activation {(int)activation}");
-        var y = Tensor.Zeros(x.ShapeArray());
+        var y = Output(x.ShapeArray());
         Elementwise.Activate(_parallel, activation, x.Data, y.Data);
         return y;
     }
@@ -164,7 +171,7 @@ public sealed class CpuBackend : IComputeBackend
         CpuChecks.True(c2 % 2 == 0, op, nameof(x), $"last dimension must be even, got {Tensor.FormatShape(x.Shape)}");
         var shape = x.ShapeArray();
         shape[^1] = c2 / 2;
-        var y = Tensor.Zeros(shape);
+        var y = Output(shape);
         if (y.Length > 0) Elementwise.Geglu(_parallel, x.Data, x.Length / c2, c2 / 2, y.Data);
         return y;
     }
@@ -174,7 +181,7 @@ public sealed class CpuBackend : IComputeBackend
         CpuChecks.NotNull(nameof(Add), nameof(a), a);
         CpuChecks.NotNull(nameof(Add), nameof(b), b);
         CpuChecks.True(a.SameShape(b), nameof(Add), nameof(b), $"shapes differ: {Tensor.FormatShape(a.Shape)} and {Tensor.FormatShape(b.Shape)}");
-        var y = Tensor.Zeros(a.ShapeArray());
+        var y = Output(a.ShapeArray());
         Elementwise.Add(_parallel, a.Data, b.Data, y.Data);
         return y;
     }
@@ -185,7 +192,7 @@ public sealed class CpuBackend : IComputeBackend
         CpuChecks.MinRank(op, nameof(x), x, 2);
         int b = x.Dim(0), c = x.Dim(1);
         CpuChecks.Length(op, nameof(bias), bias, (long)b * c);
-        var y = Tensor.Zeros(x.ShapeArray());
+        var y = Output(x.ShapeArray());
         if (y.Length > 0) Elementwise.AddPlaneBias(_parallel, x.Data, bias.Data, x.Length / (b * c), y.Data);
         return y;
     }
@@ -193,7 +200,7 @@ public sealed class CpuBackend : IComputeBackend
     public Tensor Affine(Tensor x, float scale, float shift)
     {
         CpuChecks.NotNull(nameof(Affine), nameof(x), x);
-        var y = Tensor.Zeros(x.ShapeArray());
+        var y = Output(x.ShapeArray());
         Elementwise.Affine(_parallel, x.Data, scale, shift, y.Data);
         return y;
     }
@@ -206,7 +213,7 @@ public sealed class CpuBackend : IComputeBackend
         CpuChecks.Positive(op, nameof(outW), outW);
         int b = x.Dim(0), c = x.Dim(1), h = x.Dim(2), w = x.Dim(3);
         CpuChecks.True(h >= 1 && w >= 1, op, nameof(x), $"empty image {Tensor.FormatShape(x.Shape)}");
-        var y = Tensor.Zeros(b, c, outH, outW);
+        var y = Output(b, c, outH, outW);
         if (y.Length > 0) Layout.UpsampleNearest(_parallel, x.Data, b * c, h, w, outH, outW, y.Data);
         return y;
     }
@@ -226,7 +233,7 @@ public sealed class CpuBackend : IComputeBackend
         for (int i = ax + 1; i < a.Rank; i++) inner *= a.Dim(i);
         var shape = a.ShapeArray();
         shape[ax] = a.Dim(ax) + b.Dim(ax);
-        var y = Tensor.Zeros(shape);
+        var y = Output(shape);
         if (y.Length > 0) Layout.Concat(_parallel, a.Data, b.Data, outer, a.Dim(ax) * inner, b.Dim(ax) * inner, y.Data);
         return y;
     }
@@ -235,8 +242,8 @@ public sealed class CpuBackend : IComputeBackend
     {
         CpuChecks.Rank(nameof(NchwToTokens), nameof(x), x, 4);
         int b = x.Dim(0), c = x.Dim(1), hw = x.Dim(2) * x.Dim(3);
-        var y = Tensor.Zeros(b, hw, c);
-        if (y.Length > 0) Layout.Transpose(_parallel, x.Data, y.Data, b, c, hw);
+        var y = Output(b, hw, c);
+        if (y.Length > 0) Layout.Transpose(_parallel, x.Data, y.Data, b, c, hw, UseAvx);
         return y;
     }
 
@@ -247,8 +254,8 @@ public sealed class CpuBackend : IComputeBackend
         CpuChecks.True(height >= 0 && width >= 0 && (long)height * width == x.Dim(1), op, nameof(x),
             $"{Tensor.FormatShape(x.Shape)} does not hold {height}x{width} tokens");
         int b = x.Dim(0), hw = x.Dim(1), c = x.Dim(2);
-        var y = Tensor.Zeros(b, c, height, width);
-        if (y.Length > 0) Layout.Transpose(_parallel, x.Data, y.Data, b, hw, c);
+        var y = Output(b, c, height, width);
+        if (y.Length > 0) Layout.Transpose(_parallel, x.Data, y.Data, b, hw, c, UseAvx);
         return y;
     }
 
@@ -262,7 +269,7 @@ public sealed class CpuBackend : IComputeBackend
         int vocab = table.Dim(0), c = table.Dim(1);
         for (int i = 0; i < ids.Length; i++)
             CpuChecks.True((uint)ids[i] < (uint)vocab, op, nameof(ids), $"id {ids[i]} at {i} is outside the table's {vocab} rows");
-        var y = Tensor.Zeros(batch, ids.Length / batch, c);
+        var y = Output(batch, ids.Length / batch, c);
         for (int i = 0; i < ids.Length; i++) Array.Copy(table.Data, (long)ids[i] * c, y.Data, (long)i * c, c);
         return y;
     }

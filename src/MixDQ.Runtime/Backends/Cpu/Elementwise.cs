@@ -72,7 +72,7 @@ internal static unsafe class Elementwise
     }
 
     /// <summary>y[i] = op(x[i]); the tail goes through one padded vector so it gets the same arithmetic.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void MapRange<TOp>(float* x, float* y, long n) where TOp : struct, IVectorUnary
     {
         int w = Vector<float>.Count;

@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 namespace MixDQ.Runtime.Backends.Cpu;
 
 /// <summary>Cache-blocking sizes shared by the GEMM drivers.</summary>
@@ -148,6 +149,7 @@ internal static unsafe class Im2Col
     /// A panel's pixels are split into runs that share an output row, so each run of one im2col row
     /// is a contiguous (stride 1) or strided slice of one input row.
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void Pack(float* image, in ConvGeometry g, int p0, int np, int k0, int kd, float* dst, int nr)
     {
         int ow = g.OutWidth, ks = g.Kernel, s = g.Stride, pad = g.Padding, h = g.Height, w = g.Width;

@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics.X86;
 
 namespace MixDQ.Runtime.Backends.Cpu;
@@ -53,6 +54,7 @@ internal static unsafe class Packing
     /// <paramref name="width"/> are zero-filled. Full 8-row panels packed to consecutive rows of 8
     /// (the AVX-512 kernel's A side) go through an in-register 8×8 transpose.
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void PackPanel(float* src, nint ld, int rows, int cols, int width, float* dst, nint dstStep)
     {
         int k = 0;
@@ -72,48 +74,54 @@ internal static unsafe class Packing
         }
     }
 
-    /// <summary>Packs columns in blocks of 8 with the classic unpack/shuffle/permute 8×8 transpose; returns the columns done.</summary>
+    /// <summary>Packs columns in blocks of 8 through <see cref="Transpose8x8"/>; returns the columns done.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static int Transpose8(float* src, nint ld, int cols, float* dst)
     {
         int k = 0;
-        for (; k <= cols - 8; k += 8)
-        {
-            float* s = src + k;
-            var r0 = Avx.LoadVector256(s);
-            var r1 = Avx.LoadVector256(s + ld);
-            var r2 = Avx.LoadVector256(s + 2 * ld);
-            var r3 = Avx.LoadVector256(s + 3 * ld);
-            var r4 = Avx.LoadVector256(s + 4 * ld);
-            var r5 = Avx.LoadVector256(s + 5 * ld);
-            var r6 = Avx.LoadVector256(s + 6 * ld);
-            var r7 = Avx.LoadVector256(s + 7 * ld);
-            var t0 = Avx.UnpackLow(r0, r1);
-            var t1 = Avx.UnpackHigh(r0, r1);
-            var t2 = Avx.UnpackLow(r2, r3);
-            var t3 = Avx.UnpackHigh(r2, r3);
-            var t4 = Avx.UnpackLow(r4, r5);
-            var t5 = Avx.UnpackHigh(r4, r5);
-            var t6 = Avx.UnpackLow(r6, r7);
-            var t7 = Avx.UnpackHigh(r6, r7);
-            var u0 = Avx.Shuffle(t0, t2, 0x44);
-            var u1 = Avx.Shuffle(t0, t2, 0xEE);
-            var u2 = Avx.Shuffle(t1, t3, 0x44);
-            var u3 = Avx.Shuffle(t1, t3, 0xEE);
-            var u4 = Avx.Shuffle(t4, t6, 0x44);
-            var u5 = Avx.Shuffle(t4, t6, 0xEE);
-            var u6 = Avx.Shuffle(t5, t7, 0x44);
-            var u7 = Avx.Shuffle(t5, t7, 0xEE);
-            float* d = dst + k * 8;
-            Avx.Store(d, Avx.Permute2x128(u0, u4, 0x20));
-            Avx.Store(d + 8, Avx.Permute2x128(u1, u5, 0x20));
-            Avx.Store(d + 16, Avx.Permute2x128(u2, u6, 0x20));
-            Avx.Store(d + 24, Avx.Permute2x128(u3, u7, 0x20));
-            Avx.Store(d + 32, Avx.Permute2x128(u0, u4, 0x31));
-            Avx.Store(d + 40, Avx.Permute2x128(u1, u5, 0x31));
-            Avx.Store(d + 48, Avx.Permute2x128(u2, u6, 0x31));
-            Avx.Store(d + 56, Avx.Permute2x128(u3, u7, 0x31));
-        }
+        for (; k <= cols - 8; k += 8) Transpose8x8(src + k, ld, dst + k * 8, 8);
         return k;
+    }
+
+    /// <summary>
+    /// dst[c · ldd + r] = src[r · lds + c] for an 8×8 block, in registers: the classic AVX
+    /// unpack / shuffle / 128-bit permute sequence. Callers check <see cref="Avx.IsSupported"/>.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static void Transpose8x8(float* src, nint lds, float* dst, nint ldd)
+    {
+        var r0 = Avx.LoadVector256(src);
+        var r1 = Avx.LoadVector256(src + lds);
+        var r2 = Avx.LoadVector256(src + 2 * lds);
+        var r3 = Avx.LoadVector256(src + 3 * lds);
+        var r4 = Avx.LoadVector256(src + 4 * lds);
+        var r5 = Avx.LoadVector256(src + 5 * lds);
+        var r6 = Avx.LoadVector256(src + 6 * lds);
+        var r7 = Avx.LoadVector256(src + 7 * lds);
+        var t0 = Avx.UnpackLow(r0, r1);
+        var t1 = Avx.UnpackHigh(r0, r1);
+        var t2 = Avx.UnpackLow(r2, r3);
+        var t3 = Avx.UnpackHigh(r2, r3);
+        var t4 = Avx.UnpackLow(r4, r5);
+        var t5 = Avx.UnpackHigh(r4, r5);
+        var t6 = Avx.UnpackLow(r6, r7);
+        var t7 = Avx.UnpackHigh(r6, r7);
+        var u0 = Avx.Shuffle(t0, t2, 0x44);
+        var u1 = Avx.Shuffle(t0, t2, 0xEE);
+        var u2 = Avx.Shuffle(t1, t3, 0x44);
+        var u3 = Avx.Shuffle(t1, t3, 0xEE);
+        var u4 = Avx.Shuffle(t4, t6, 0x44);
+        var u5 = Avx.Shuffle(t4, t6, 0xEE);
+        var u6 = Avx.Shuffle(t5, t7, 0x44);
+        var u7 = Avx.Shuffle(t5, t7, 0xEE);
+        Avx.Store(dst, Avx.Permute2x128(u0, u4, 0x20));
+        Avx.Store(dst + ldd, Avx.Permute2x128(u1, u5, 0x20));
+        Avx.Store(dst + 2 * ldd, Avx.Permute2x128(u2, u6, 0x20));
+        Avx.Store(dst + 3 * ldd, Avx.Permute2x128(u3, u7, 0x20));
+        Avx.Store(dst + 4 * ldd, Avx.Permute2x128(u0, u4, 0x31));
+        Avx.Store(dst + 5 * ldd, Avx.Permute2x128(u1, u5, 0x31));
+        Avx.Store(dst + 6 * ldd, Avx.Permute2x128(u2, u6, 0x31));
+        Avx.Store(dst + 7 * ldd, Avx.Permute2x128(u3, u7, 0x31));
     }
 }
 
@@ -159,6 +167,7 @@ internal sealed unsafe class GemmEngine<TKernel>(CpuIsa isa) : GemmEngine
 
     public override int Nr => TKernel.Nr;
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public override void Macro(int m, int n, int kc, float* a, nint aPanelStride, nint aStep,
         float* b, nint bPanelStride, float* c, nint ldc, bool accumulate)
     {
@@ -187,6 +196,7 @@ internal sealed unsafe class GemmEngine<TKernel>(CpuIsa isa) : GemmEngine
     }
 
     /// <summary>A partial tile: run the full kernel on a scratch tile and copy the valid part.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void EdgeTile(int rows, int cols, int kc, float* a, nint aStep, float* b, float* c, nint ldc, bool accumulate)
     {
         int nr = TKernel.Nr;

@@ -1,16 +1,21 @@
+using System.Runtime.CompilerServices;
+using System.Runtime.Intrinsics.X86;
+
 namespace MixDQ.Runtime.Backends.Cpu;
 
 /// <summary>Data movement: transposes, concatenation, nearest upsampling, embedding lookup.</summary>
 internal static unsafe class Layout
 {
-    /// <summary>Square tile of the blocked transpose: 32×32 floats = 4 KB read and written per tile.</summary>
+    /// <summary>Source rows per transpose task: each destination row then gets 128 contiguous bytes at a time.</summary>
     private const int Tile = 32;
 
     /// <summary>
-    /// For each of <paramref name="batch"/> matrices, dst[c, r] = src[r, c] with src [rows, cols]:
-    /// tile by tile, so both sides touch whole cache lines.
+    /// For each of <paramref name="batch"/> matrices, dst[c, r] = src[r, c] with src [rows, cols].
+    /// Tasks take 32 source rows; with AVX, 8×8 blocks are transposed in registers, otherwise 8×8
+    /// blocks go element by element. Small tiles matter: the token counts are powers of two, and a
+    /// tall tile would put every destination row it touches in the same L1 set.
     /// </summary>
-    public static void Transpose(CpuParallel parallel, float[] src, float[] dst, int batch, int rows, int cols)
+    public static void Transpose(CpuParallel parallel, float[] src, float[] dst, int batch, int rows, int cols, bool useAvx)
     {
         int rowTiles = (rows + Tile - 1) / Tile;
         parallel.For(batch * rowTiles, task =>
@@ -19,17 +24,27 @@ internal static unsafe class Layout
             fixed (float* ps = src, pd = dst)
             {
                 float* s = ps + (nint)n * rows * cols, d = pd + (nint)n * rows * cols;
-                for (int c0 = 0; c0 < cols; c0 += Tile)
-                {
-                    int c1 = Math.Min(cols, c0 + Tile);
-                    for (int r = r0; r < r1; r++)
+                int c8 = cols / 8 * 8, r8 = r0 + (r1 - r0) / 8 * 8;
+                for (int c = 0; c < c8; c += 8)
+                    for (int r = r0; r < r8; r += 8)
                     {
-                        float* srcRow = s + (nint)r * cols;
-                        for (int c = c0; c < c1; c++) d[(nint)c * rows + r] = srcRow[c];
+                        if (useAvx) Packing.Transpose8x8(s + (nint)r * cols + c, cols, d + (nint)c * rows + r, rows);
+                        else TransposeScalar(s, d, rows, cols, r, r + 8, c, c + 8);
                     }
-                }
+                TransposeScalar(s, d, rows, cols, r0, r1, c8, cols);
+                TransposeScalar(s, d, rows, cols, r8, r1, 0, c8);
             }
         });
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void TransposeScalar(float* s, float* d, int rows, int cols, int r0, int r1, int c0, int c1)
+    {
+        for (int r = r0; r < r1; r++)
+        {
+            float* srcRow = s + (nint)r * cols;
+            for (int c = c0; c < c1; c++) d[(nint)c * rows + r] = srcRow[c];
+        }
     }
 
     /// <summary>Concatenation along an axis: for each outer index, a's slab then b's slab.</summary>

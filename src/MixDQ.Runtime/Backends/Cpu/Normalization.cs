@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using System.Numerics;
 
 namespace MixDQ.Runtime.Backends.Cpu;
@@ -6,6 +7,7 @@ namespace MixDQ.Runtime.Backends.Cpu;
 internal static unsafe class Normalization
 {
     /// <summary>Mean and (biased) variance of <paramref name="count"/> floats, accumulated in double.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static (double Mean, double Variance) Moments(float* p, long count)
     {
         int w = Vector<float>.Count;
@@ -67,6 +69,7 @@ internal static unsafe class Normalization
     }
 
     /// <summary>y = (x − mean)·scale + shift (then SiLU); subtracting the mean first keeps precision when |mean| ≫ σ.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void NormalizeRow(float* x, float* y, int count, float mean, Vector<float> scale, Vector<float> shift, bool silu)
     {
         int w = Vector<float>.Count, i = 0;
