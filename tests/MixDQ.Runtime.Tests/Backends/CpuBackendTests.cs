@@ -141,6 +141,33 @@ public class CpuBackendTests(ITestOutputHelper output)
     }
 
     [Fact]
+    public void Concurrent_ops_on_one_instance_give_the_same_results_as_sequential_ones()
+    {
+        // Per-thread scratch and shared packed weights must not leak between callers.
+        var r = new Random(3);
+        var backend = new CpuBackend(2);
+        var info = new LayerInfo("test", "linear", LayerKind.Linear, [70, 130], LayerPrecision.Fp32);
+        var linear = backend.PrepareLinear(info, BackendOpCases.Rand(r, 70, 130), BackendOpCases.Rand(r, 70));
+        var inputs = Enumerable.Range(0, 8).Select(_ => BackendOpCases.Rand(r, 150, 130)).ToArray();
+        var q = BackendOpCases.Rand(r, 1, 100, 64);
+        var sequential = inputs.Select(x => backend.Linear(linear, x).Data).ToArray();
+        var attention = backend.Attention(q, q, q, 2, causal: true).Data;
+
+        var concurrent = new float[inputs.Length][];
+        var concurrentAttention = new float[inputs.Length][];
+        Parallel.For(0, inputs.Length, new ParallelOptions { MaxDegreeOfParallelism = 4 }, i =>
+        {
+            concurrent[i] = backend.Linear(linear, inputs[i]).Data;
+            concurrentAttention[i] = backend.Attention(q, q, q, 2, causal: true).Data;
+        });
+        for (int i = 0; i < inputs.Length; i++)
+        {
+            Assert.Equal(sequential[i], concurrent[i]);
+            Assert.Equal(attention, concurrentAttention[i]);
+        }
+    }
+
+    [Fact]
     public void Thread_count_below_one_is_rejected()
     {
         var e = Assert.Throws<MixDQException>(() => new CpuBackend(0));
