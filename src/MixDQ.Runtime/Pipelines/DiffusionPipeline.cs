@@ -1,0 +1,42 @@
+using MixDQ.Runtime.Backends;
+
+namespace MixDQ.Runtime.Pipelines;
+
+/// <summary>How to load a pipeline.</summary>
+public sealed record PipelineLoadOptions
+{
+    /// <summary>The backend that runs every op; null = the fast CPU backend.</summary>
+    public IComputeBackend? Backend { get; init; }
+
+    /// <summary>Precision per quantizable layer (from a plan); null = FP32 everywhere.</summary>
+    public Func<LayerInfo, LayerPrecision>? Precision { get; init; }
+
+    /// <summary>Prefer <c>*.fp16.safetensors</c> files when a folder has both.</summary>
+    public bool PreferFp16Weights { get; init; }
+
+    /// <summary>Receives warnings (NaN weights, truncated prompts, ...).</summary>
+    public IProgress<Diagnostics.MixDQWarning>? Warnings { get; init; }
+}
+
+/// <summary>
+/// Text-to-image for a diffusers folder (SD-Turbo and SDXL-Turbo families): prompt → text embeddings →
+/// UNet steps → VAE or TAESD decode → RGB.
+/// </summary>
+public sealed partial class DiffusionPipeline : IDisposable
+{
+    // API surface first; the implementation lands with the model graphs (see DiffusionPipeline.Run.cs).
+
+    /// <summary>Loads a diffusers folder (model_index.json, configs, safetensors, tokenizers).</summary>
+    public static DiffusionPipeline Load(string modelDirectory, PipelineLoadOptions? options = null)
+        => LoadCore(modelDirectory, options ?? new PipelineLoadOptions());
+
+    /// <summary>Generates one image.</summary>
+    public GeneratedImage Generate(string prompt, GenerationOptions? options = null,
+        IProgress<GenerationProgress>? progress = null, CancellationToken cancellationToken = default)
+        => GenerateCore(prompt, options ?? new GenerationOptions(), progress, cancellationToken);
+
+    /// <summary>Generates one image per prompt, in order.</summary>
+    public IReadOnlyList<GeneratedImage> Generate(IEnumerable<string> prompts, GenerationOptions? options = null,
+        IProgress<GenerationProgress>? progress = null, CancellationToken cancellationToken = default)
+        => prompts.Select(p => Generate(p, options, progress, cancellationToken)).ToList();
+}
