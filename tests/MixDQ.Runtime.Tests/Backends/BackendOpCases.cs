@@ -1,7 +1,7 @@
 using MixDQ.Runtime.Backends;
 using MixDQ.Runtime.Tensors;
 
-namespace MixDQ.Runtime.Tests.Backends;
+namespace MixDQ.Runtime.Tests.ComputeBackends;
 
 /// <summary>
 /// One op case: <see cref="Setup"/> draws the inputs from a seeded generator and returns the call to

@@ -5,7 +5,9 @@ using MixDQ.Runtime.Backends.Reference;
 using MixDQ.Runtime.Tensors;
 using Xunit.Abstractions;
 
-namespace MixDQ.Runtime.Tests.Backends;
+// Not MixDQ.Runtime.Tests.Backends: that would shadow MixDQ.Runtime.Backends for code in MixDQ.Runtime.Tests.*
+// that names it relatively (Backends.LayerKind); "Backends" stays in the name for --filter FullyQualifiedName~Backends.
+namespace MixDQ.Runtime.Tests.ComputeBackends;
 
 /// <summary>A backend to check against the reference: a name for test output and how to make one.</summary>
 public sealed record BackendUnderTest(string Name, Func<IComputeBackend> Create);

@@ -7,7 +7,7 @@ using MixDQ.Runtime.Diagnostics;
 using MixDQ.Runtime.Tensors;
 using Xunit.Abstractions;
 
-namespace MixDQ.Runtime.Tests.Backends;
+namespace MixDQ.Runtime.Tests.ComputeBackends;
 
 /// <summary>What the op table does not cover: function accuracy, argument errors, ISA selection.</summary>
 public class CpuBackendTests(ITestOutputHelper output)
