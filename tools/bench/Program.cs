@@ -5,16 +5,34 @@ using MixDQ.Runtime.Backends;
 using MixDQ.Runtime.Backends.Cpu;
 using MixDQ.Runtime.Tensors;
 
-// Stopwatch benchmarks of the CPU backend: warm-up, then the median (and best) of N timed runs.
-// Usage: dotnet run -c Release --project tools/bench -- gemm [--threads N] [--runs N]
+// Benchmarks of the runtime: CPU kernels (gemm, ops), model loading memory (load-memory) and
+// end-to-end generation against PyTorch (generate). See README.md.
+// Usage: dotnet run -c Release --project tools/bench -- <command> [--threads N] [--runs N] ...
 CultureInfo.CurrentCulture = CultureInfo.InvariantCulture;
-var command = args.FirstOrDefault(a => !a.StartsWith("--", StringComparison.Ordinal)) ?? "gemm";
-int threads = Option("--threads") ?? Environment.ProcessorCount;
-int runs = Option("--runs") ?? 7;
+var options = new BenchArgs(args);
+string command = options.Command;
+int threads, runs;
+try
+{
+    threads = options.Threads;
+    runs = options.Int("--runs") ?? 7;
+    switch (command)
+    {
+        case "load-memory": return LoadMemoryBench.Run(options);
+        case "load-memory-child": return LoadMemoryBench.Child(options);
+        case "generate": return GenerateBench.Run(options);
+    }
+}
+catch (BenchUsageException e)
+{
+    Console.Error.WriteLine(e.Message);
+    return 2;
+}
 
 if (command is not ("gemm" or "ops"))
 {
-    Console.Error.WriteLine($"unknown benchmark '{command}'; available: gemm (compute-bound kernels), ops (memory-bound ops)");
+    Console.Error.WriteLine($"unknown benchmark '{command}'; available: gemm (compute-bound kernels), ops (memory-bound ops), " +
+                            "load-memory (peak memory of loading a model), generate (image generation vs PyTorch)");
     return 2;
 }
 
@@ -143,9 +161,3 @@ Tensor Rand(params int[] shape)
 }
 
 static LayerInfo Info(LayerKind kind, params int[] shape) => new("bench", kind.ToString(), kind, shape, LayerPrecision.Fp32);
-
-int? Option(string name)
-{
-    int i = Array.IndexOf(args, name);
-    return i >= 0 && i + 1 < args.Length ? int.Parse(args[i + 1], CultureInfo.InvariantCulture) : null;
-}
