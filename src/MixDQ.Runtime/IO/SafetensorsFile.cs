@@ -1,17 +1,30 @@
+using System.Buffers;
 using System.Buffers.Binary;
 using System.IO.MemoryMappedFiles;
+using System.Runtime.InteropServices;
 using MixDQ.Runtime.Diagnostics;
 using MixDQ.Runtime.Tensors;
 
 namespace MixDQ.Runtime.IO;
 
 /// <summary>
-/// A safetensors file, memory-mapped read-only: opening parses and validates the header only; tensor
-/// bytes are paged in from the mapping when read, so a 10 GB file costs no managed memory beyond the
-/// tensors actually converted. Reads may run concurrently; <see cref="Dispose"/> must not race them.
+/// A safetensors file: opening parses and validates the header only, so a 10 GB file costs no managed
+/// memory beyond the tensors actually converted. <see cref="ReadFloat32(string)"/> reads a tensor's bytes
+/// with positional reads straight into the FP32 destination (through a small buffer when converting),
+/// never through the mapping: mapped pages, once touched, count in the process's resident memory until
+/// the file is closed, which would add the file's size on top of the FP32 copies while a model loads.
+/// <see cref="GetRawBytes"/> gives views into a read-only memory mapping. Reads may run concurrently;
+/// <see cref="Dispose"/> must not race them.
 /// </summary>
 public sealed unsafe class SafetensorsFile : ITensorFile
 {
+    /// <summary>Bytes converted per positional read when the stored type is not F32.</summary>
+    private const int ConversionChunkBytes = 1 << 20;
+
+    /// <summary>Bytes per positional read of F32 data (whole tensors up to this size take one read).</summary>
+    private const int F32ChunkBytes = 1 << 30;
+
+    private readonly FileStream _stream;
     private readonly MemoryMappedFile _map;
     private readonly MemoryMappedViewAccessor _view;
     private readonly byte* _data;
@@ -19,12 +32,13 @@ public sealed unsafe class SafetensorsFile : ITensorFile
     private readonly List<SafetensorsEntryLocation> _inFileOrder;
     private bool _disposed;
 
-    private SafetensorsFile(string path, long fileLength, MemoryMappedFile map, MemoryMappedViewAccessor view, byte* data,
+    private SafetensorsFile(string path, long fileLength, FileStream stream, MemoryMappedFile map, MemoryMappedViewAccessor view, byte* data,
         long dataOffset, SafetensorsHeader header)
     {
         Path = path;
         FileLength = fileLength;
         DataOffset = dataOffset;
+        _stream = stream;
         _map = map;
         _view = view;
         _data = data;
@@ -63,7 +77,8 @@ public sealed unsafe class SafetensorsFile : ITensorFile
             long length = stream.Length;
             if (length < 8)
                 throw new MixDQException(ErrorCodes.FileTruncated, $"the file has {length} bytes, fewer than the 8-byte header length", full);
-            map = MemoryMappedFile.CreateFromFile(stream, null, 0, MemoryMappedFileAccess.Read, HandleInheritability.None, leaveOpen: false);
+            // The stream stays open beside the mapping: ReadFloat32 reads through its handle.
+            map = MemoryMappedFile.CreateFromFile(stream, null, 0, MemoryMappedFileAccess.Read, HandleInheritability.None, leaveOpen: true);
             view = map.CreateViewAccessor(0, 0, MemoryMappedFileAccess.Read);
             byte* basePointer = null;
             view.SafeMemoryMappedViewHandle.AcquirePointer(ref basePointer);
@@ -79,7 +94,7 @@ public sealed unsafe class SafetensorsFile : ITensorFile
                     $"header length {headerLength} runs past the end of the file ({length} bytes)", full);
             long dataOffset = 8 + (long)headerLength;
             var header = SafetensorsHeader.Parse(new ReadOnlySpan<byte>(start + 8, (int)headerLength), length - dataOffset, full);
-            return new SafetensorsFile(full, length, map, view, start + dataOffset, dataOffset, header);
+            return new SafetensorsFile(full, length, stream, map, view, start + dataOffset, dataOffset, header);
         }
         catch (Exception e)
         {
@@ -141,7 +156,8 @@ public sealed unsafe class SafetensorsFile : ITensorFile
         if (count > Array.MaxLength)
             throw new MixDQException(ErrorCodes.TensorTooLarge,
                 $"tensor '{name}' has {count} elements; an FP32 tensor holds at most {Array.MaxLength}", Path, name);
-        var data = new float[count];
+        // Every element is overwritten by the read, so the array need not be zeroed first.
+        var data = GC.AllocateUninitializedArray<float>((int)count);
         ConvertInto(e, data);
         return new Tensor(data, e.Info.Shape);
     }
@@ -154,16 +170,62 @@ public sealed unsafe class SafetensorsFile : ITensorFile
         ConvertInto(e, destination);
     }
 
-    /// <summary>Converts in chunks, so tensors whose stored bytes exceed one span (over 2 GiB) still convert.</summary>
+    /// <summary>
+    /// Reads and converts in chunks (so tensors whose stored bytes exceed one span, over 2 GiB, still
+    /// convert): F32 bytes land directly in the destination, other types go through one pooled buffer.
+    /// </summary>
     private void ConvertInto(SafetensorsEntryLocation e, Span<float> destination)
     {
-        const int chunkElements = 1 << 26;
-        int size = DTypeInfo.SizeOf(e.Info.DType);
-        byte* source = _data + e.Begin;
-        for (int i = 0; i < destination.Length; i += chunkElements)
+        var dtype = e.Info.DType;
+        long offset = DataOffset + e.Begin;
+        if (dtype == DType.F32)
         {
-            int n = Math.Min(chunkElements, destination.Length - i);
-            DTypeConversions.ToFloat32(new ReadOnlySpan<byte>(source + (long)i * size, n * size), e.Info.DType, destination.Slice(i, n));
+            const int chunkElements = F32ChunkBytes / sizeof(float);
+            for (int i = 0; i < destination.Length; i += chunkElements)
+            {
+                var chunk = MemoryMarshal.AsBytes(destination.Slice(i, Math.Min(chunkElements, destination.Length - i)));
+                ReadAt(offset + (long)i * sizeof(float), chunk, e.Info.Name);
+            }
+            return;
+        }
+        int size = DTypeInfo.SizeOf(dtype);
+        int elementsPerChunk = ConversionChunkBytes / size;
+        byte[] buffer = ArrayPool<byte>.Shared.Rent(Math.Min(elementsPerChunk, destination.Length) * size);
+        try
+        {
+            for (int i = 0; i < destination.Length; i += elementsPerChunk)
+            {
+                int n = Math.Min(elementsPerChunk, destination.Length - i);
+                var bytes = buffer.AsSpan(0, n * size);
+                ReadAt(offset + (long)i * size, bytes, e.Info.Name);
+                DTypeConversions.ToFloat32(bytes, dtype, destination.Slice(i, n));
+            }
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(buffer);
+        }
+    }
+
+    /// <summary>Fills <paramref name="buffer"/> from <paramref name="offset"/> of the file (a read may return less than asked).</summary>
+    private void ReadAt(long offset, Span<byte> buffer, string tensor)
+    {
+        while (buffer.Length > 0)
+        {
+            int n;
+            try
+            {
+                n = RandomAccess.Read(_stream.SafeFileHandle, buffer, offset);
+            }
+            catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+            {
+                throw new MixDQException(ErrorCodes.FileUnreadable, $"cannot read tensor '{tensor}': {ex.Message}", Path, tensor, ex);
+            }
+            if (n == 0)
+                throw new MixDQException(ErrorCodes.FileTruncated,
+                    $"the file ended at byte {offset} while reading tensor '{tensor}'; it was shortened after it was opened", Path, tensor);
+            buffer = buffer[n..];
+            offset += n;
         }
     }
 
@@ -185,6 +247,7 @@ public sealed unsafe class SafetensorsFile : ITensorFile
         _view.SafeMemoryMappedViewHandle.ReleasePointer();
         _view.Dispose();
         _map.Dispose();
+        _stream.Dispose();
     }
 
     public override string ToString() => $"SafetensorsFile({Path}, {_byName.Count} tensors)";

@@ -97,11 +97,24 @@ public static class WeightBinder
 }
 
 /// <summary>A weights file checked against a module: reads expected tensors by their expected names.</summary>
+/// <remarks>
+/// Most tensors read here live only until the backend has copied them into its own layout (packed GEMM
+/// panels) and are dead right after. The GC frees large arrays only in full collections, which its
+/// allocation budget lets come late, so a model load would reach its peak holding hundreds of MB of dead
+/// copies on top of the prepared weights. Reading therefore collects once more than
+/// <see cref="CollectionBudgetBytes"/> have been read since the last collection: the dead copies stay
+/// under a tenth of the module's weights (at least <see cref="MinCollectionBudgetBytes"/>), at the cost
+/// of about ten full collections per large module and none for small ones.
+/// </remarks>
 public sealed class BoundWeights
 {
+    /// <summary>The smallest budget: modules below ten times this size are read without any collection.</summary>
+    public const long MinCollectionBudgetBytes = 64L << 20;
+
     private readonly IReadOnlyDictionary<string, TensorInfo> _expected;
     private readonly IReadOnlyDictionary<string, string> _fileNameOf;
     private readonly IProgress<MixDQWarning>? _warnings;
+    private long _readSinceCollection;
 
     internal BoundWeights(ITensorSource source, IReadOnlyDictionary<string, TensorInfo> expected,
         IReadOnlyDictionary<string, string> fileNameOf, IProgress<MixDQWarning>? warnings)
@@ -110,9 +123,14 @@ public sealed class BoundWeights
         _expected = expected;
         _fileNameOf = fileNameOf;
         _warnings = warnings;
+        long total = expected.Values.Sum(e => e.ElementCount * sizeof(float));
+        CollectionBudgetBytes = Math.Max(MinCollectionBudgetBytes, total / 10);
     }
 
     public ITensorSource Source { get; }
+
+    /// <summary>FP32 bytes read between two collections (see the remarks); settable for tests.</summary>
+    internal long CollectionBudgetBytes { get; set; }
 
     /// <summary>
     /// The tensor of expected name <paramref name="name"/> in FP32 and in its expected shape. A tensor
@@ -122,6 +140,7 @@ public sealed class BoundWeights
     {
         if (!_expected.TryGetValue(name, out var info))
             throw new ArgumentException($"'{name}' is not an expected tensor of this module", nameof(name));
+        FreeConsumedCopies(info.ElementCount * sizeof(float));
         var t = Source.ReadFloat32(_fileNameOf[name]);
         if (!t.Shape.SequenceEqual(info.Shape)) t = t.Reshape(info.Shape);
         int bad = NonFinite.Count(t.Data, out int firstIndex);
@@ -129,6 +148,16 @@ public sealed class BoundWeights
             _warnings?.Report(new MixDQWarning(ErrorCodes.NonFiniteWeights,
                 $"tensor '{name}' holds {bad} NaN/Inf value(s) (first at flat index {firstIndex})", Source.Origin, name));
         return t;
+    }
+
+    /// <summary>Collects before a read that would take the bytes read since the last collection past the budget.</summary>
+    private void FreeConsumedCopies(long nextBytes)
+    {
+        long since = Interlocked.Add(ref _readSinceCollection, nextBytes) - nextBytes;
+        if (since == 0 || since + nextBytes <= CollectionBudgetBytes) return;
+        Interlocked.Exchange(ref _readSinceCollection, nextBytes);
+        // Non-compacting: the dead copies are large arrays, which are freed in place anyway.
+        GC.Collect(GC.MaxGeneration, GCCollectionMode.Forced, blocking: true, compacting: false);
     }
 }
 

@@ -7,7 +7,10 @@ using MixDQ.Tests;
 
 namespace MixDQ.Runtime.Tests.IO;
 
-/// <summary>The file is mapped, never copied: managed allocation tracks the tensors converted, not the file size.</summary>
+/// <summary>
+/// Opening reads the header only, raw access is a view into the mapping, and FP32 reads go straight from the
+/// file into the destination: managed allocation and resident memory track the tensors converted, not the file.
+/// </summary>
 public class SafetensorsMemoryTests
 {
     private const int TensorCount = 32;
@@ -97,5 +100,72 @@ public class SafetensorsMemoryTests
         Assert.Equal(filler, info.ByteLength);
         RawSafetensors.AssertFails(ErrorCodes.TensorTooLarge, path, "filler", () => file.GetRawBytes("filler"));
         RawSafetensors.AssertFails(ErrorCodes.TensorTooLarge, path, "filler", () => file.ReadFloat32("filler"));
+    }
+
+    [Fact]
+    public void Float32_reads_do_not_touch_the_mapping_so_the_file_never_counts_in_resident_memory()
+    {
+        // /proc/self/smaps is Linux's per-mapping account; other systems have no equivalent to check here.
+        if (!OperatingSystem.IsLinux()) return;
+        using var dir = RepoPaths.NewTempDir();
+        string path = dir.File("resident.safetensors");
+        var rng = new Random(3);
+        var f32 = Tensor.Zeros(1024, 1024);
+        for (int i = 0; i < f32.Length; i++) f32.Data[i] = (float)rng.NextDouble();
+        var f16Source = Tensor.Zeros(512, 1024);
+        for (int i = 0; i < f16Source.Length; i++) f16Source.Data[i] = (float)rng.NextDouble();
+        SafetensorsWriter.Write(path, [SafetensorsEntry.FromTensor("a", f32), SafetensorsEntry.FromTensor("b", f16Source, DType.F16)]);
+        long fileLength = new FileInfo(path).Length;
+
+        using var file = SafetensorsFile.Open(path);
+        Assert.Equal(f32.Data, file.ReadFloat32("a").Data);
+        var b = file.ReadFloat32("b");
+        for (int i = 0; i < b.Length; i++) Assert.Equal((float)(Half)f16Source.Data[i], b.Data[i]);
+        // Only the header's pages (and the kernel's fault-around neighbours, 64 KiB by default) are mapped in.
+        long afterReads = MappedResidentBytes(path);
+        Assert.True(afterReads < 256 * 1024, $"reading 6 MiB of tensors made {afterReads} bytes of the mapping resident");
+
+        // The measurement itself: touching the raw bytes does make the mapping resident.
+        long sum = 0;
+        foreach (string name in new[] { "a", "b" })
+        {
+            var raw = file.GetRawBytes(name);
+            for (int i = 0; i < raw.Length; i += 4096) sum += raw[i];
+        }
+        long afterRaw = MappedResidentBytes(path);
+        Assert.True(afterRaw > fileLength * 9 / 10, $"touching every page of a {fileLength}-byte mapping left only {afterRaw} bytes resident: the measurement is broken");
+        Assert.NotEqual(-1, sum);
+    }
+
+    [Fact]
+    public void A_file_shortened_after_opening_is_a_truncation_error_naming_the_tensor()
+    {
+        using var dir = RepoPaths.NewTempDir();
+        string path = dir.File("shrinks.safetensors");
+        SafetensorsWriter.Write(path, [SafetensorsEntry.FromTensor("first", Tensor.FromSpan([1f, 2f], 2)),
+            SafetensorsEntry.FromTensor("second", Tensor.FromSpan([3f, 4f, 5f, 6f], 4))]);
+        using var file = SafetensorsFile.Open(path);
+        using (var shorten = new FileStream(path, FileMode.Open, FileAccess.Write, FileShare.ReadWrite))
+            shorten.SetLength(shorten.Length - 8);
+
+        Assert.Equal([1f, 2f], file.ReadFloat32("first").Data);
+        RawSafetensors.AssertFails(ErrorCodes.FileTruncated, path, "second", () => file.ReadFloat32("second"));
+    }
+
+    /// <summary>The resident bytes of this process's mappings of <paramref name="path"/>, from /proc/self/smaps.</summary>
+    private static long MappedResidentBytes(string path)
+    {
+        string full = Path.GetFullPath(path);
+        long total = 0;
+        bool inFile = false;
+        foreach (string line in File.ReadLines("/proc/self/smaps"))
+        {
+            string[] parts = line.Split((char[])[' ', '\t'], StringSplitOptions.RemoveEmptyEntries);
+            if (parts.Length > 0 && parts[0].Contains('-', StringComparison.Ordinal) && !parts[0].EndsWith(':'))
+                inFile = parts.Length >= 6 && string.Join(' ', parts[5..]) == full;
+            else if (inFile && parts.Length == 3 && parts[0] == "Rss:")
+                total += long.Parse(parts[1], System.Globalization.CultureInfo.InvariantCulture) * 1024;
+        }
+        return total;
     }
 }
