@@ -2,7 +2,7 @@
 
 Loads a diffusers folder with the TinyShapes PyTorch modules (tools/tiny-shapes: loader.py, model.py,
 sampling.py) and times prompt -> text encoder -> N Euler steps of the UNet -> VAE decode -> uint8 pixels,
-the same work as DiffusionPipeline.Generate: warm-up runs, then the median of the timed runs, per step
+the same work as DiffusionPipeline.Generate: warm-up rounds, then the median of the timed runs, per step
 count, with a breakdown per stage. Prints one JSON object on stdout. Run with /usr/bin/python3 (torch).
 
     /usr/bin/python3 tools/bench/pytorch_generate.py --model samples/models/tiny-shapes \
@@ -69,10 +69,15 @@ def main() -> int:
         ms = [(b - a_) * 1e3 for a_, b in zip(marks, marks[1:])]
         return pixels, {"total_ms": (marks[-1] - marks[0]) * 1e3, "text_ms": ms[0], "unet_step_ms": ms[1] / steps, "decode_ms": ms[2]}
 
-    results = []
-    for steps in [int(s) for s in a.steps.split(",")]:
-        for _ in range(a.warmup):
+    step_counts = [int(s) for s in a.steps.split(",")]
+    # Warm-up as the C# bench does it: rounds over every step count, at least --warmup rounds and 2 seconds.
+    start, rounds = time.perf_counter(), 0
+    while rounds < a.warmup or time.perf_counter() - start < 2.0:
+        for steps in step_counts:
             generate(steps)
+        rounds += 1
+    results = []
+    for steps in step_counts:
         timed = [generate(steps) for _ in range(a.runs)]
         row = {"steps": steps, "runs": a.runs}
         for key in ("total_ms", "text_ms", "unet_step_ms", "decode_ms"):
@@ -82,6 +87,7 @@ def main() -> int:
         if a.out_dir:
             np.save(os.path.join(a.out_dir, f"image_{steps}.npy"), timed[-1][0])
     print(json.dumps({"torch": torch.__version__, "threads": torch.get_num_threads(), "load_ms": load_ms,
+                      "omp_wait_policy": os.environ.get("OMP_WAIT_POLICY"),
                       "image": list(timed[-1][0].shape), "results": results}))
     return 0
 
