@@ -3,6 +3,7 @@ using MixDQ.Compiler;
 using MixDQ.Compiler.Plans;
 using MixDQ.Compiler.Safetensors;
 using MixDQ.Runtime.Backends;
+using MixDQ.Runtime.Compiled;
 using MixDQ.Runtime.Diagnostics;
 using MixDQ.Runtime.Tensors;
 using MixDQ.Tests;

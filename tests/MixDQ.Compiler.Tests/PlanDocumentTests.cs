@@ -1,5 +1,6 @@
 using MixDQ.Compiler.Plans;
 using MixDQ.Runtime.Backends;
+using MixDQ.Runtime.Compiled;
 using MixDQ.Runtime.Diagnostics;
 using MixDQ.Tests;
 

@@ -1,3 +1,5 @@
+using MixDQ.Runtime.Compiled;
+
 namespace MixDQ.Compiler.Plans;
 
 /// <summary>

@@ -5,6 +5,8 @@ using MixDQ.Runtime.Backends;
 using MixDQ.Runtime.Diagnostics;
 using MixDQ.Runtime.Imaging;
 
+using MixDQ.Runtime.Compiled;
+
 namespace MixDQ.Compiler.Plans;
 
 /// <summary>

@@ -2,6 +2,8 @@ using System.Text.Json;
 using MixDQ.Runtime.Backends;
 using MixDQ.Runtime.Diagnostics;
 
+using MixDQ.Runtime.Compiled;
+
 namespace MixDQ.Compiler.Plans;
 
 /// <summary>

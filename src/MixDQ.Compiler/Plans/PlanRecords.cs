@@ -1,16 +1,7 @@
 using MixDQ.Runtime.Backends;
+using MixDQ.Runtime.Compiled;
 
 namespace MixDQ.Compiler.Plans;
-
-/// <summary>
-/// MixDQ's two layer groups: content layers are judged by SSIM of the image (they steer what is
-/// drawn), quality layers by SQNR of the UNet output (they steer how clean it is).
-/// </summary>
-public enum LayerGroup
-{
-    Content,
-    Quality,
-}
 
 /// <summary>One quantizable layer of the plan and the precision the compiler chose for it.</summary>
 public sealed record PlanLayer(
