@@ -21,6 +21,7 @@ public static class ErrorCodes
     public const string NpyInvalid = "MIXDQ010";
     public const string FileUnreadable = "MIXDQ011";
     public const string NonFiniteWeights = "MIXDQ012"; // a warning: names the tensor
+    public const string TensorTooLarge = "MIXDQ013"; // valid file, but one tensor exceeds what one .NET buffer holds
 
     // Model folders, configs, weight binding.
     public const string ModelFolderMissing = "MIXDQ020";

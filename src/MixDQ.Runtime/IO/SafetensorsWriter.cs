@@ -1,0 +1,179 @@
+using System.Buffers;
+using System.Buffers.Binary;
+using System.Runtime.InteropServices;
+using System.Text.Encodings.Web;
+using System.Text.Json;
+using MixDQ.Runtime.Imaging;
+using MixDQ.Runtime.Tensors;
+
+namespace MixDQ.Runtime.IO;
+
+/// <summary>One tensor to write: its name, element type, shape and raw little-endian bytes (C order).</summary>
+public sealed record SafetensorsEntry(string Name, DType DType, int[] Shape, ReadOnlyMemory<byte> Data)
+{
+    /// <summary>An entry from an FP32 tensor stored as <paramref name="storeAs"/> (F32, F16 or BF16; rounding to nearest even).</summary>
+    public static SafetensorsEntry FromTensor(string name, Tensor tensor, DType storeAs = DType.F32)
+    {
+        ArgumentNullException.ThrowIfNull(tensor);
+        var bytes = new byte[(long)tensor.Length * DTypeInfo.SizeOf(storeAs)];
+        switch (storeAs)
+        {
+            case DType.F32: MemoryMarshal.AsBytes(tensor.Data.AsSpan()).CopyTo(bytes); break;
+            case DType.F16: DTypeConversions.SingleToHalf(tensor.Data, bytes); break;
+            case DType.BF16: DTypeConversions.SingleToBFloat16(tensor.Data, bytes); break;
+            default: throw new ArgumentException($"tensors can be stored as F32, F16 or BF16, not {storeAs}", nameof(storeAs));
+        }
+        return new SafetensorsEntry(name, storeAs, tensor.ShapeArray(), bytes);
+    }
+}
+
+/// <summary>
+/// Writes safetensors files: header JSON padded with spaces so the data section is 8-byte aligned,
+/// <c>__metadata__</c> first, tensors sorted by name (identical inputs give identical files), and the
+/// file written atomically (a temp file beside the target, then moved over it), so a failure never
+/// leaves a partial output. An unwritable target is a <see cref="Diagnostics.MixDQException"/>
+/// with code <see cref="Diagnostics.ErrorCodes.OutputNotWritable"/>.
+/// </summary>
+public static class SafetensorsWriter
+{
+    private const int ConversionChunk = 1 << 16;
+
+    /// <summary>Writes raw tensors.</summary>
+    /// <exception cref="ArgumentException">Two entries share a name, a name is reserved, or bytes do not match the shape.</exception>
+    public static void Write(string path, IEnumerable<SafetensorsEntry> tensors, IReadOnlyDictionary<string, string>? metadata = null)
+    {
+        ArgumentNullException.ThrowIfNull(tensors);
+        var pending = tensors.Select(e =>
+        {
+            ArgumentNullException.ThrowIfNull(e);
+            long expected = ByteLength(e.Name, e.DType, e.Shape);
+            if (e.Data.Length != expected)
+                throw new ArgumentException($"tensor '{e.Name}': shape {Tensor.FormatShape(e.Shape)} of {e.DType} needs {expected} bytes, data has {e.Data.Length}", nameof(tensors));
+            return new PendingTensor(e.Name, e.DType, (int[])e.Shape.Clone(), expected, s => s.Write(e.Data.Span));
+        }).ToList();
+        WritePending(path, pending, metadata);
+    }
+
+    /// <summary>Writes FP32 tensors stored as <paramref name="storeAs"/> (F32, F16 or BF16; rounding to nearest even).</summary>
+    public static void WriteTensors(string path, IReadOnlyDictionary<string, Tensor> tensors, DType storeAs = DType.F32,
+        IReadOnlyDictionary<string, string>? metadata = null)
+    {
+        ArgumentNullException.ThrowIfNull(tensors);
+        if (storeAs is not (DType.F32 or DType.F16 or DType.BF16))
+            throw new ArgumentException($"tensors can be stored as F32, F16 or BF16, not {storeAs}", nameof(storeAs));
+        var pending = tensors.Select(kv =>
+        {
+            ArgumentNullException.ThrowIfNull(kv.Value);
+            var shape = kv.Value.ShapeArray();
+            return new PendingTensor(kv.Key, storeAs, shape, ByteLength(kv.Key, storeAs, shape), s => WriteConverted(s, kv.Value.Data, storeAs));
+        }).ToList();
+        WritePending(path, pending, metadata);
+    }
+
+    /// <summary>The complete header bytes (8-byte length + padded JSON) for tensors of these names, types and shapes.</summary>
+    internal static byte[] BuildHeader(IReadOnlyList<(string Name, DType DType, int[] Shape, long Begin, long End)> tensors,
+        IReadOnlyDictionary<string, string>? metadata)
+    {
+        var buffer = new ArrayBufferWriter<byte>();
+        // Relaxed escaping keeps non-ASCII names readable; the output is still valid JSON.
+        using (var json = new Utf8JsonWriter(buffer, new JsonWriterOptions { Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping }))
+        {
+            json.WriteStartObject();
+            if (metadata is { Count: > 0 })
+            {
+                json.WriteStartObject(SafetensorsHeader.MetadataKey);
+                foreach (var kv in metadata.OrderBy(kv => kv.Key, StringComparer.Ordinal))
+                    json.WriteString(kv.Key, kv.Value);
+                json.WriteEndObject();
+            }
+            foreach (var t in tensors)
+            {
+                json.WriteStartObject(t.Name);
+                json.WriteString("dtype", SafetensorsHeader.DTypeName(t.DType));
+                json.WriteStartArray("shape");
+                foreach (int d in t.Shape) json.WriteNumberValue(d);
+                json.WriteEndArray();
+                json.WriteStartArray("data_offsets");
+                json.WriteNumberValue(t.Begin);
+                json.WriteNumberValue(t.End);
+                json.WriteEndArray();
+                json.WriteEndObject();
+            }
+            json.WriteEndObject();
+        }
+        int jsonLength = buffer.WrittenCount;
+        int padded = (jsonLength + 7) / 8 * 8;
+        var header = new byte[8 + padded];
+        BinaryPrimitives.WriteUInt64LittleEndian(header, (ulong)padded);
+        buffer.WrittenSpan.CopyTo(header.AsSpan(8));
+        header.AsSpan(8 + jsonLength).Fill((byte)' ');
+        return header;
+    }
+
+    private sealed record PendingTensor(string Name, DType DType, int[] Shape, long ByteLength, Action<Stream> WriteData);
+
+    private static void WritePending(string path, List<PendingTensor> pending, IReadOnlyDictionary<string, string>? metadata)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(path);
+        pending.Sort((a, b) => string.CompareOrdinal(a.Name, b.Name));
+        var layout = new List<(string, DType, int[], long, long)>(pending.Count);
+        long offset = 0;
+        for (int i = 0; i < pending.Count; i++)
+        {
+            var t = pending[i];
+            ArgumentNullException.ThrowIfNull(t.Name);
+            if (t.Name == SafetensorsHeader.MetadataKey)
+                throw new ArgumentException($"'{SafetensorsHeader.MetadataKey}' is reserved and cannot name a tensor");
+            if (i > 0 && pending[i - 1].Name == t.Name)
+                throw new ArgumentException($"tensor '{t.Name}' is given twice");
+            layout.Add((t.Name, t.DType, t.Shape, offset, offset + t.ByteLength));
+            offset += t.ByteLength;
+        }
+        byte[] header = BuildHeader(layout, metadata);
+        if (header.Length - 8 > SafetensorsHeader.MaxHeaderLength)
+            throw new ArgumentException($"the header would have {header.Length - 8} bytes, more than the format's {SafetensorsHeader.MaxHeaderLength}");
+        AtomicFile.Write(path, stream =>
+        {
+            stream.Write(header);
+            foreach (var t in pending) t.WriteData(stream);
+        });
+    }
+
+    private static long ByteLength(string name, DType dtype, int[] shape)
+    {
+        ArgumentNullException.ThrowIfNull(shape);
+        long n = DTypeInfo.SizeOf(dtype);
+        foreach (int d in shape)
+        {
+            if (d < 0) throw new ArgumentException($"tensor '{name}': negative dimension in shape {Tensor.FormatShape(shape)}");
+            n = checked(n * d);
+        }
+        return n;
+    }
+
+    /// <summary>Writes FP32 values as <paramref name="dtype"/> in chunks, so no full converted copy is held.</summary>
+    private static void WriteConverted(Stream stream, float[] data, DType dtype)
+    {
+        if (dtype == DType.F32)
+        {
+            stream.Write(MemoryMarshal.AsBytes(data.AsSpan()));
+            return;
+        }
+        byte[] buffer = ArrayPool<byte>.Shared.Rent(ConversionChunk * 2);
+        try
+        {
+            for (int i = 0; i < data.Length; i += ConversionChunk)
+            {
+                var src = data.AsSpan(i, Math.Min(ConversionChunk, data.Length - i));
+                var dst = buffer.AsSpan(0, src.Length * 2);
+                if (dtype == DType.F16) DTypeConversions.SingleToHalf(src, dst);
+                else DTypeConversions.SingleToBFloat16(src, dst);
+                stream.Write(dst);
+            }
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(buffer);
+        }
+    }
+}

@@ -1,0 +1,148 @@
+using MixDQ.Runtime.Backends;
+using MixDQ.Runtime.Tensors;
+
+namespace MixDQ.Runtime.Models;
+
+/// <summary>
+/// The one code path that both describes a module tree (expected tensor names and shapes, quantizable
+/// layers) and builds it (reads the bound weights and prepares them on a backend). A module's constructor
+/// asks the builder for its parameters by diffusers name; in describe mode nothing is read or allocated,
+/// so the expected list and the real graph can never drift apart.
+/// </summary>
+internal sealed class ModuleBuilder
+{
+    private readonly IComputeBackend? _backend;
+    private readonly BoundWeights? _weights;
+    private readonly Func<LayerInfo, LayerPrecision>? _precision;
+    private readonly List<TensorInfo> _expected = [];
+    private readonly List<LayerInfo> _layers = [];
+
+    private ModuleBuilder(string component, IComputeBackend? backend, BoundWeights? weights, Func<LayerInfo, LayerPrecision>? precision)
+    {
+        Component = component;
+        _backend = backend;
+        _weights = weights;
+        _precision = precision;
+    }
+
+    /// <summary>A builder that only records names, shapes and layers.</summary>
+    public static ModuleBuilder Describe(string component) => new(component, null, null, null);
+
+    /// <summary>A builder that reads <paramref name="weights"/> and prepares layers on <paramref name="backend"/>.</summary>
+    public static ModuleBuilder Build(string component, IComputeBackend backend, BoundWeights weights, Func<LayerInfo, LayerPrecision>? precision)
+    {
+        ArgumentNullException.ThrowIfNull(backend);
+        ArgumentNullException.ThrowIfNull(weights);
+        return new(component, backend, weights, precision);
+    }
+
+    public string Component { get; }
+
+    public bool IsDescribing => _weights is null;
+
+    /// <summary>The backend (build mode only).</summary>
+    public IComputeBackend? Backend => _backend;
+
+    public IReadOnlyList<TensorInfo> Expected => _expected;
+
+    public IReadOnlyList<LayerInfo> Layers => _layers;
+
+    public LinearOp Linear(string path, int outFeatures, int inFeatures, bool bias = true)
+    {
+        var info = Layer(path, LayerKind.Linear, [outFeatures, inFeatures]);
+        Expect(path + ".weight", outFeatures, inFeatures);
+        if (bias) Expect(path + ".bias", outFeatures);
+        if (IsDescribing) return new LinearOp(info, null, null);
+        var w = Read(path + ".weight");
+        var b = bias ? Read(path + ".bias") : null;
+        return new LinearOp(info, _backend, _backend!.PrepareLinear(info, w, b));
+    }
+
+    public ConvOp Conv(string path, int outChannels, int inChannels, int kernel, int stride = 1, int padding = -1, bool bias = true)
+    {
+        if (padding < 0) padding = (kernel - 1) / 2;
+        var info = Layer(path, LayerKind.Conv2d, [outChannels, inChannels, kernel, kernel]);
+        Expect(path + ".weight", outChannels, inChannels, kernel, kernel);
+        if (bias) Expect(path + ".bias", outChannels);
+        if (IsDescribing) return new ConvOp(info, null, null);
+        var w = Read(path + ".weight");
+        var b = bias ? Read(path + ".bias") : null;
+        return new ConvOp(info, _backend, _backend!.PrepareConv2d(info, w, b, stride, padding));
+    }
+
+    public GroupNormOp GroupNorm(string path, int channels, int groups, double eps)
+    {
+        var (g, b) = Affine(path, channels);
+        return new GroupNormOp(_backend, g, b, groups, (float)eps);
+    }
+
+    public LayerNormOp LayerNorm(string path, int channels, double eps)
+    {
+        var (g, b) = Affine(path, channels);
+        return new LayerNormOp(_backend, g, b, (float)eps);
+    }
+
+    /// <summary>A plain parameter (an embedding table); null in describe mode.</summary>
+    public Tensor? Parameter(string name, params int[] shape)
+    {
+        Expect(name, shape);
+        return IsDescribing ? null : Read(name);
+    }
+
+    private (Tensor? Gamma, Tensor? Beta) Affine(string path, int channels)
+    {
+        Expect(path + ".weight", channels);
+        Expect(path + ".bias", channels);
+        return IsDescribing ? (null, null) : (Read(path + ".weight"), Read(path + ".bias"));
+    }
+
+    private LayerInfo Layer(string path, LayerKind kind, int[] shape)
+    {
+        var info = new LayerInfo(Component, path, kind, shape, LayerPrecision.Fp32);
+        if (_precision is not null) info = info with { Precision = _precision(info) };
+        _layers.Add(info);
+        return info;
+    }
+
+    private void Expect(string name, params int[] shape) => _expected.Add(new TensorInfo(name, DType.F32, shape));
+
+    private Tensor Read(string name) => _weights!.Read(name);
+}
+
+/// <summary>Thrown when a describe-only module tree is run (a programming error, never user input).</summary>
+internal static class DescribeOnly
+{
+    public static InvalidOperationException Error() => new("this module was built to describe its tensors only and cannot run");
+}
+
+/// <summary>A quantizable linear layer bound to its backend.</summary>
+internal sealed class LinearOp(LayerInfo info, IComputeBackend? backend, IPreparedLinear? prepared)
+{
+    public LayerInfo Info { get; } = info;
+
+    public Tensor Forward(Tensor x) => (backend ?? throw DescribeOnly.Error()).Linear(prepared!, x);
+}
+
+/// <summary>A quantizable 2-D convolution bound to its backend.</summary>
+internal sealed class ConvOp(LayerInfo info, IComputeBackend? backend, IPreparedConv2d? prepared)
+{
+    public LayerInfo Info { get; } = info;
+
+    public Tensor Forward(Tensor x) => (backend ?? throw DescribeOnly.Error()).Conv2d(prepared!, x);
+}
+
+internal sealed class GroupNormOp(IComputeBackend? backend, Tensor? gamma, Tensor? beta, int groups, float eps)
+{
+    public int Groups => groups;
+
+    public float Eps => eps;
+
+    /// <summary>GroupNorm, optionally fused with the SiLU that follows it.</summary>
+    public Tensor Forward(Tensor x, bool silu = false) =>
+        (backend ?? throw DescribeOnly.Error()).GroupNorm(x, groups, gamma!, beta!, eps, silu);
+}
+
+internal sealed class LayerNormOp(IComputeBackend? backend, Tensor? gamma, Tensor? beta, float eps)
+{
+    public Tensor Forward(Tensor x) => (backend ?? throw DescribeOnly.Error()).LayerNorm(x, gamma!, beta!, eps);
+}

@@ -1,0 +1,157 @@
+using System.Numerics;
+using System.Text;
+using MixDQ.Runtime.Diagnostics;
+using MixDQ.Runtime.Tensors;
+
+namespace MixDQ.Runtime.Models;
+
+/// <summary>What a module tolerates in a weights file beyond its exact expected list.</summary>
+public sealed record WeightBindingRules
+{
+    /// <summary>Exact names, shapes and nothing else.</summary>
+    public static WeightBindingRules Strict { get; } = new();
+
+    /// <summary>
+    /// Names the file may hold that this module does not use and that are known to be harmless
+    /// (CLIP's <c>position_ids</c> buffer, the VAE's <c>encoder.*</c> when only decoding).
+    /// </summary>
+    public Func<string, bool>? IsKnownExtra { get; init; }
+
+    /// <summary>Maps a legacy name found in the file to the expected name it stands for (or null).</summary>
+    public Func<string, string?>? LegacyName { get; init; }
+
+    /// <summary>Accept a linear weight stored as a 1×1 conv, <c>[out, in, 1, 1]</c>, for an expected <c>[out, in]</c>.</summary>
+    public bool AcceptConvShapedLinearWeights { get; init; }
+}
+
+/// <summary>
+/// Checks a weights file against a module's expected tensor list, all at once: every expected tensor
+/// present with its shape and a float type, and every tensor of the file used (or a known extra).
+/// Anything else is one <see cref="ErrorCodes.WeightsMismatch"/> error listing all problems.
+/// </summary>
+public static class WeightBinder
+{
+    public static BoundWeights Bind(IReadOnlyList<TensorInfo> expected, ITensorSource source,
+        WeightBindingRules? rules = null, IProgress<MixDQWarning>? warnings = null)
+    {
+        ArgumentNullException.ThrowIfNull(expected);
+        ArgumentNullException.ThrowIfNull(source);
+        rules ??= WeightBindingRules.Strict;
+
+        var expectedByName = new Dictionary<string, TensorInfo>(StringComparer.Ordinal);
+        foreach (var e in expected) expectedByName.Add(e.Name, e);
+
+        // Map each expected name to the file name that provides it: itself first, else a legacy alias.
+        var fileInfos = new Dictionary<string, TensorInfo>(StringComparer.Ordinal);
+        foreach (var info in source.Tensors) fileInfos[info.Name] = info;
+        var fileNameOf = new Dictionary<string, string>(StringComparer.Ordinal);
+        foreach (var name in fileInfos.Keys)
+            if (expectedByName.ContainsKey(name)) fileNameOf[name] = name;
+        var unexpected = new List<TensorInfo>();
+        foreach (var (name, info) in fileInfos)
+        {
+            if (expectedByName.ContainsKey(name)) continue;
+            string? target = rules.LegacyName?.Invoke(name);
+            if (target is not null && expectedByName.ContainsKey(target) && fileNameOf.TryAdd(target, name)) continue;
+            if (rules.IsKnownExtra?.Invoke(name) == true) continue;
+            unexpected.Add(info);
+        }
+
+        var missing = new List<TensorInfo>();
+        var wrong = new List<(TensorInfo Expected, TensorInfo Actual)>();
+        foreach (var e in expected)
+        {
+            if (!fileNameOf.TryGetValue(e.Name, out var fileName)) { missing.Add(e); continue; }
+            var actual = fileInfos[fileName];
+            if (!IsFloat(actual.DType) || !ShapeAccepted(e.Shape, actual.Shape, rules)) wrong.Add((e, actual));
+        }
+
+        if (missing.Count + unexpected.Count + wrong.Count > 0)
+            throw Mismatch(source.Origin, missing, unexpected, wrong);
+        return new BoundWeights(source, expectedByName, fileNameOf, warnings);
+    }
+
+    private static bool IsFloat(DType t) => t is DType.F32 or DType.F16 or DType.BF16 or DType.F64;
+
+    private static bool ShapeAccepted(int[] expected, int[] actual, WeightBindingRules rules)
+    {
+        if (expected.AsSpan().SequenceEqual(actual)) return true;
+        return rules.AcceptConvShapedLinearWeights && expected.Length == 2 && actual.Length == 4
+               && actual[0] == expected[0] && actual[1] == expected[1] && actual[2] == 1 && actual[3] == 1;
+    }
+
+    private static MixDQException Mismatch(string origin, List<TensorInfo> missing, List<TensorInfo> unexpected,
+        List<(TensorInfo Expected, TensorInfo Actual)> wrong)
+    {
+        var sb = new StringBuilder();
+        sb.Append($"weights do not match the model: {missing.Count} missing, {unexpected.Count} unexpected, {wrong.Count} with the wrong shape or type");
+        foreach (var m in missing)
+            sb.Append($"\n  missing: {m.Name} {Tensor.FormatShape(m.Shape)}");
+        foreach (var u in unexpected)
+            sb.Append($"\n  unexpected: {u.Name} {Tensor.FormatShape(u.Shape)} {u.DType}");
+        foreach (var (e, a) in wrong)
+            sb.Append($"\n  wrong shape: {e.Name} expected {Tensor.FormatShape(e.Shape)} (a float type), found {Tensor.FormatShape(a.Shape)} {a.DType}");
+        string first = missing.Select(m => m.Name).Concat(unexpected.Select(u => u.Name)).Concat(wrong.Select(w => w.Expected.Name)).First();
+        return new MixDQException(ErrorCodes.WeightsMismatch, sb.ToString(), origin, first);
+    }
+}
+
+/// <summary>A weights file checked against a module: reads expected tensors by their expected names.</summary>
+public sealed class BoundWeights
+{
+    private readonly IReadOnlyDictionary<string, TensorInfo> _expected;
+    private readonly IReadOnlyDictionary<string, string> _fileNameOf;
+    private readonly IProgress<MixDQWarning>? _warnings;
+
+    internal BoundWeights(ITensorSource source, IReadOnlyDictionary<string, TensorInfo> expected,
+        IReadOnlyDictionary<string, string> fileNameOf, IProgress<MixDQWarning>? warnings)
+    {
+        Source = source;
+        _expected = expected;
+        _fileNameOf = fileNameOf;
+        _warnings = warnings;
+    }
+
+    public ITensorSource Source { get; }
+
+    /// <summary>
+    /// The tensor of expected name <paramref name="name"/> in FP32 and in its expected shape. A tensor
+    /// holding NaN or ±Inf is returned as it is, with a <see cref="ErrorCodes.NonFiniteWeights"/> warning.
+    /// </summary>
+    public Tensor Read(string name)
+    {
+        if (!_expected.TryGetValue(name, out var info))
+            throw new ArgumentException($"'{name}' is not an expected tensor of this module", nameof(name));
+        var t = Source.ReadFloat32(_fileNameOf[name]);
+        if (!t.Shape.SequenceEqual(info.Shape)) t = t.Reshape(info.Shape);
+        int bad = NonFinite.Count(t.Data, out int firstIndex);
+        if (bad > 0)
+            _warnings?.Report(new MixDQWarning(ErrorCodes.NonFiniteWeights,
+                $"tensor '{name}' holds {bad} NaN/Inf value(s) (first at flat index {firstIndex})", Source.Origin, name));
+        return t;
+    }
+}
+
+internal static class NonFinite
+{
+    /// <summary>How many elements are NaN or ±Inf, and the index of the first one (−1 when none).</summary>
+    public static int Count(ReadOnlySpan<float> data, out int firstIndex)
+    {
+        firstIndex = -1;
+        int count = 0, i = 0;
+        if (Vector.IsHardwareAccelerated)
+        {
+            // x − x is 0 for finite x and NaN for NaN/±Inf: one compare per vector on the fast path.
+            for (; i + Vector<float>.Count <= data.Length; i += Vector<float>.Count)
+            {
+                var v = new Vector<float>(data.Slice(i, Vector<float>.Count));
+                if (Vector.EqualsAll(v - v, Vector<float>.Zero)) continue;
+                for (int j = i; j < i + Vector<float>.Count; j++)
+                    if (!float.IsFinite(data[j])) { count++; if (firstIndex < 0) firstIndex = j; }
+            }
+        }
+        for (; i < data.Length; i++)
+            if (!float.IsFinite(data[i])) { count++; if (firstIndex < 0) firstIndex = i; }
+        return count;
+    }
+}
