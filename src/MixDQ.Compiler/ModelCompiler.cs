@@ -53,7 +53,7 @@ public static class ModelCompiler
         CancellationToken cancellationToken = default)
     {
         var clock = Stopwatch.StartNew();
-        describer ??= new WeightTensorDescriber();
+        describer ??= new RuntimeModelDescriber();
         ValidateRequest(request);
         var warnings = new List<MixDQWarning>();
 
@@ -68,9 +68,13 @@ public static class ModelCompiler
         var (wBits, aBits, floatDType) = PrecisionPlanner.Choose(request.Settings, warnings);
 
         var layers = new List<PlanLayer>();
+        var descriptions = new Dictionary<string, ComponentDescription>(StringComparer.Ordinal);
         foreach (var component in folder.Components.Where(c => c.Role == ComponentRole.Network))
         {
-            foreach (var layer in describer.DescribeLayers(component))
+            progress?.Report($"describing {component.Name} ({component.ClassName})");
+            var description = describer.Describe(component);
+            descriptions.Add(component.Name, description);
+            foreach (var layer in description.Layers)
                 layers.Add(new PlanLayer(layer.Component, layer.Name, layer.Kind, layer.WeightShape, wBits, aBits,
                     LayerGrouping.Classify(layer.Component, layer.Name)));
         }
@@ -91,7 +95,7 @@ public static class ModelCompiler
         string planPath = Path.GetFullPath(Path.Combine(request.OutputDirectory, request.ClassName + PlanDocument.FileSuffix));
 
         progress?.Report($"writing {artifactFile} ({floatDType})");
-        var tensors = ArtifactTensors(folder, Enum.Parse<DType>(floatDType));
+        var tensors = ArtifactTensors(folder, descriptions, Enum.Parse<DType>(floatDType));
         var metadata = ArtifactMetadata(folder, request.ClassName, planHash, inputHash);
         AtomicFile.Write(artifactPath, s => SafetensorsWriter.Write(s, tensors, metadata, cancellationToken));
         // The plan goes last: a plan on disk always has its artifact beside it.
@@ -131,12 +135,14 @@ public static class ModelCompiler
             : "sd";
     }
 
-    private static List<TensorCopy> ArtifactTensors(ModelFolder folder, DType floatDType)
+    /// <summary>The tensors the runtime reads (the VAE encoder, for one, stays behind), in name order.</summary>
+    private static List<TensorCopy> ArtifactTensors(ModelFolder folder, Dictionary<string, ComponentDescription> descriptions, DType floatDType)
     {
         var list = new List<TensorCopy>();
         foreach (var c in folder.Components.Where(c => c.Weights is not null))
         {
-            foreach (var e in c.Weights!.Entries.OrderBy(e => e.Name, StringComparer.Ordinal))
+            var uses = descriptions[c.Name].UsesTensor;
+            foreach (var e in c.Weights!.Entries.Where(e => uses(e.Name)).OrderBy(e => e.Name, StringComparer.Ordinal))
             {
                 bool isFloat = e.DType is DType.F16 or DType.BF16 or DType.F32 or DType.F64;
                 list.Add(new TensorCopy($"{c.Name}/{e.Name}", c.Weights, e, isFloat ? floatDType : e.DType));

@@ -250,3 +250,43 @@ public sealed class CompilerTests : IDisposable
         return raw;
     }
 }
+
+public sealed class RuntimeDescriberTests : IDisposable
+{
+    private readonly TempDir _tmp = RepoPaths.NewTempDir();
+
+    public void Dispose() => _tmp.Dispose();
+
+    [Fact]
+    public void WeightsThatDoNotMatchTheGraph_Are024_NamingTheTensor()
+    {
+        string copy = TinyModel.CopyTo(_tmp.File("copy"));
+        string unet = Path.Combine(copy, "unet", "diffusion_pytorch_model.safetensors");
+        byte[] bytes = File.ReadAllBytes(unet);
+        // Rename one tensor in the header (same length, so offsets stay valid).
+        string header = System.Text.Encoding.UTF8.GetString(bytes, 8, (int)BinaryPrimitives.ReadUInt64LittleEndian(bytes));
+        int at = header.IndexOf("\"conv_in.weight\"", StringComparison.Ordinal);
+        Assert.True(at > 0);
+        System.Text.Encoding.UTF8.GetBytes("\"conv_xx.weight\"").CopyTo(bytes, 8 + at);
+        File.WriteAllBytes(unet, bytes);
+
+        var e = Assert.Throws<MixDQException>(() =>
+            ModelCompiler.Compile(new CompileRequest(copy, "Tiny", _tmp.File("out"), new CompileSettings())));
+        Assert.Equal(ErrorCodes.WeightsMismatch, e.Code);
+        Assert.Contains("conv_in.weight", e.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void PlanLayers_AreTheRuntimeGraphsLayers_AndTheArtifactDropsTheVaeEncoder()
+    {
+        var result = ModelCompiler.Compile(new CompileRequest(TinyModel.Directory, "Tiny", _tmp.File("out"), new CompileSettings()));
+        var unetCfg = MixDQ.Runtime.Models.Configs.UNet2DConditionConfig.Load(Path.Combine(TinyModel.Directory, "unet", "config.json"));
+        var graph = MixDQ.Runtime.Models.UNet2DConditionModel.DescribeLayers(unetCfg);
+        Assert.Equal(graph.Select(l => l.QualifiedName), result.Plan.Layers.Where(l => l.Component == "unet").Select(l => l.QualifiedName));
+
+        var artifact = SafetensorsHeader.Read(result.ArtifactPath);
+        Assert.DoesNotContain(artifact.Entries, e => e.Name.StartsWith("vae/encoder.", StringComparison.Ordinal));
+        Assert.Contains(artifact.Entries, e => e.Name == "vae/decoder.conv_in.weight");
+        Assert.Contains(artifact.Entries, e => e.Name == "text_encoder/text_model.embeddings.token_embedding.weight");
+    }
+}

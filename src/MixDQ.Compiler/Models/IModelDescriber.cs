@@ -2,16 +2,17 @@ using MixDQ.Runtime.Backends;
 
 namespace MixDQ.Compiler.Models;
 
+/// <summary>What the runtime's graph of one component needs: its quantizable layers and the weight tensors it reads.</summary>
+/// <param name="Layers">Quantizable layers (diffusers module path, kind, weight shape) in graph order; precision is ignored.</param>
+/// <param name="UsesTensor">Whether a tensor of the weight file is read by the graph (the artifact keeps only those).</param>
+public sealed record ComponentDescription(IReadOnlyList<LayerInfo> Layers, Func<string, bool> UsesTensor);
+
 /// <summary>
-/// Lists the quantizable layers (linear and conv2d) of one network component. The runtime's model
-/// graphs are the source of truth; the compiler only depends on this interface so that the graph
-/// description can be swapped without touching planning.
+/// Describes the network components of a model. The runtime's model graphs are the source of truth
+/// (<see cref="RuntimeModelDescriber"/>); the compiler depends only on this interface.
 /// </summary>
 public interface IModelDescriber
 {
-    /// <summary>
-    /// The component's quantizable layers (diffusers module path, kind, weight shape) in a stable order.
-    /// <see cref="LayerInfo.Precision"/> is ignored: the planner decides it.
-    /// </summary>
-    IReadOnlyList<LayerInfo> DescribeLayers(ModelComponent component);
+    /// <summary>Describes <paramref name="component"/>, checking its weights against the graph (MIXDQ024 on mismatch).</summary>
+    ComponentDescription Describe(ModelComponent component);
 }

@@ -3,17 +3,15 @@ using MixDQ.Runtime.Backends;
 namespace MixDQ.Compiler.Models;
 
 /// <summary>
-/// Interim describer until the runtime's model graphs (<c>UNet2DConditionModel.DescribeLayers</c> and
-/// friends) are available: a layer is every <c>*.weight</c> tensor of rank 2 (linear) or rank 4
-/// (conv2d), minus the ones text-to-image never runs as a matrix product:
-/// CLIP embedding tables (<c>*embeddings.*</c>) and the VAE encoder (only <c>decoder.*</c> and
-/// <c>post_quant_conv</c> are used to decode). Ordered by name.
+/// A describer that needs no model graph: a layer is every <c>*.weight</c> tensor of rank 2 (linear) or
+/// rank 4 (conv2d), minus CLIP embedding tables and the VAE encoder. For component classes the runtime
+/// does not implement, and for tests; it does not check the weights against a graph.
 /// </summary>
 public sealed class WeightTensorDescriber : IModelDescriber
 {
-    public IReadOnlyList<LayerInfo> DescribeLayers(ModelComponent component)
+    public ComponentDescription Describe(ModelComponent component)
     {
-        if (component.Weights is null) return [];
+        if (component.Weights is null) return new ComponentDescription([], _ => false);
         var layers = new List<LayerInfo>();
         foreach (var e in component.Weights.Entries)
         {
@@ -25,14 +23,13 @@ public sealed class WeightTensorDescriber : IModelDescriber
             layers.Add(new LayerInfo(component.Name, name, kind.Value, e.Shape, LayerPrecision.Fp32));
         }
         layers.Sort((a, b) => string.CompareOrdinal(a.Name, b.Name));
-        return layers;
+        return new ComponentDescription(layers, n => IsUsedForTextToImage(component.ClassName, n));
     }
 
-    private static bool IsUsedForTextToImage(string className, string layerName) => className switch
+    private static bool IsUsedForTextToImage(string className, string name) => className switch
     {
-        "AutoencoderKL" => layerName.StartsWith("decoder.", StringComparison.Ordinal) || layerName == "post_quant_conv",
-        "AutoencoderTiny" => layerName.StartsWith("decoder.", StringComparison.Ordinal),
-        "CLIPTextModel" or "CLIPTextModelWithProjection" => !layerName.Contains("embeddings.", StringComparison.Ordinal),
+        "AutoencoderKL" => !name.StartsWith("encoder.", StringComparison.Ordinal) && !name.StartsWith("quant_conv", StringComparison.Ordinal),
+        "CLIPTextModel" or "CLIPTextModelWithProjection" => !name.Contains("embeddings.", StringComparison.Ordinal) || name.EndsWith(".weight", StringComparison.Ordinal),
         _ => true,
     };
 }
