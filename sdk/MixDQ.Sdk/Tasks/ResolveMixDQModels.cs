@@ -50,9 +50,11 @@ namespace MixDQ.Sdk.Tasks
             var inputs = new List<ITaskItem>();
             var classNames = new Dictionary<string, ItemLocation>(StringComparer.Ordinal);
 
+            var locator = ProjectItemLocator.Read(ProjectFile, "MixDQModel");
             foreach (var item in Models)
             {
-                var at = ProjectItemLocator.Locate(ProjectFile, "MixDQModel", item.ItemSpec);
+                string declaredClass = item.GetMetadata("ClassName").Trim();
+                var at = locator.Locate(item.ItemSpec, declaredClass.Length > 0 ? declaredClass : null);
                 var r = Resolve(item, at, projectDir, outDir);
                 if (r is null) continue;
                 string className = r.GetMetadata("ClassName");
