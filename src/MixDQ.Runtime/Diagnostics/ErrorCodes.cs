@@ -43,6 +43,7 @@ public static class ErrorCodes
     public const string LatentsInvalid = "MIXDQ052";
     public const string ImageInvalid = "MIXDQ053";
     public const string NonFiniteOutput = "MIXDQ054";
+    public const string InternalError = "MIXDQ059";
 
     // Compiler, plan, SDK.
     public const string PlanInvalid = "MIXDQ060";

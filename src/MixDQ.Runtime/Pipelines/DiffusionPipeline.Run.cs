@@ -1,17 +1,174 @@
+using MixDQ.Runtime.Backends;
+using MixDQ.Runtime.Backends.Reference;
+using MixDQ.Runtime.Diagnostics;
+using MixDQ.Runtime.IO;
+using MixDQ.Runtime.Models;
+using MixDQ.Runtime.Models.Configs;
+using MixDQ.Runtime.Schedulers;
+using MixDQ.Runtime.Tensors;
+using MixDQ.Runtime.Text;
+
 namespace MixDQ.Runtime.Pipelines;
 
 public sealed partial class DiffusionPipeline
 {
-    private static DiffusionPipeline LoadCore(string modelDirectory, PipelineLoadOptions options)
-        => throw new NotImplementedException("lands with the model graphs");
+    private readonly ModelComponents _c;
+    private readonly IComputeBackend _backend;
+    private readonly PipelineLoadOptions _options;
+    private TaesdDecoder? _taesd;
 
-    private GeneratedImage GenerateCore(string prompt, GenerationOptions options, IProgress<GenerationProgress>? progress, CancellationToken ct)
-        => throw new NotImplementedException("lands with the model graphs");
+    private DiffusionPipeline(ModelComponents components, IComputeBackend backend, PipelineLoadOptions options)
+    {
+        _c = components;
+        _backend = backend;
+        _options = options;
+        Layers = components.Layers;
+    }
+
+    /// <summary>The model family, from model_index.json.</summary>
+    public ModelFamily Family => _c.Family;
+
+    /// <summary>The folder the pipeline was loaded from.</summary>
+    public string ModelDirectory => _c.Directory;
+
+    /// <summary>Latent channels, from the UNet config.</summary>
+    public int LatentChannels => _c.UnetConfig.InChannels;
+
+    /// <summary>Pixels per latent cell (2^(levels−1) of the VAE).</summary>
+    public int VaeScaleFactor => _c.VaeScaleFactor;
+
+    /// <summary>Default image width in pixels (UNet sample_size × VAE factor; 64 latents when the config has none).</summary>
+    public int DefaultWidth => (_c.UnetConfig.SampleWidth ?? 64) * _c.VaeScaleFactor;
+
+    /// <summary>Default image height in pixels.</summary>
+    public int DefaultHeight => (_c.UnetConfig.SampleHeight ?? 64) * _c.VaeScaleFactor;
 
     /// <summary>Every quantizable layer of the pipeline (text encoders, UNet, VAE decoder), with its precision.</summary>
-    public IReadOnlyList<Backends.LayerInfo> Layers { get; private set; } = [];
+    public IReadOnlyList<LayerInfo> Layers { get; }
+
+    public string BackendName => _backend.Name;
+
+    private static DiffusionPipeline LoadCore(string modelDirectory, PipelineLoadOptions options)
+    {
+        var backend = options.Backend ?? new ReferenceBackend();
+        var components = ModelComponents.Load(modelDirectory, backend, options);
+        return new DiffusionPipeline(components, backend, options);
+    }
+
+    private GeneratedImage GenerateCore(string prompt, GenerationOptions options, IProgress<GenerationProgress>? progress, CancellationToken ct)
+    {
+        ArgumentNullException.ThrowIfNull(prompt);
+        int steps = options.Steps ?? 1;
+        if (steps < 1 || steps > 50)
+            throw new MixDQException(ErrorCodes.InvalidArgument, $"steps must be between 1 and 50, got {steps}", item: "steps");
+        var (latentH, latentW) = ResolveLatentSize(options);
+        var dump = options.DumpDirectory is null ? null : new TensorDump(options.DumpDirectory);
+
+        // Text.
+        progress?.Report(new GenerationProgress("text", 0, 1));
+        var (context, pooled) = EncodePrompt(prompt);
+        dump?.Write("ctx", context);
+        if (pooled is not null) dump?.Write("pooled", pooled);
+        ct.ThrowIfCancellationRequested();
+        progress?.Report(new GenerationProgress("text", 1, 1));
+
+        // Denoising.
+        var scheduler = SchedulerFactory.Create(_c.SchedulerConfig, steps);
+        var noise = new GaussianNoise(options.Seed);
+        Tensor initial = options.InitialLatents ?? GaussianNoise.Sample(noise, 1, LatentChannels, latentH, latentW);
+        var latents = _backend.Affine(initial, scheduler.InitNoiseSigma, 0);
+        Tensor? timeIds = Family == ModelFamily.StableDiffusionXL
+            ? Tensor.FromSpan([latentH * VaeScaleFactor, latentW * VaeScaleFactor, 0, 0, latentH * VaeScaleFactor, latentW * VaeScaleFactor], 1, 6)
+            : null;
+        for (int i = 0; i < scheduler.Timesteps.Count; i++)
+        {
+            ct.ThrowIfCancellationRequested();
+            progress?.Report(new GenerationProgress("unet", i, scheduler.Timesteps.Count));
+            var modelInput = scheduler.ScaleModelInput(latents, i);
+            var modelOutput = _c.Unet.Forward(modelInput, scheduler.Timesteps[i], context, pooled, timeIds, ct);
+            if (i == 0) dump?.Write("eps", modelOutput);
+            latents = scheduler.Step(modelOutput, i, latents, noise);
+        }
+        progress?.Report(new GenerationProgress("unet", scheduler.Timesteps.Count, scheduler.Timesteps.Count));
+        EnsureFinite(latents, "latents");
+        dump?.Write("latents", latents);
+
+        // Pixels.
+        ct.ThrowIfCancellationRequested();
+        progress?.Report(new GenerationProgress("decode", 0, 1));
+        var decoded = options.Decoder == DecoderKind.Taesd
+            ? Taesd.Decode(latents)
+            : _c.Vae.Decode(VaeLatents.ToDecoderInput(latents, _c.VaeConfig), ct);
+        EnsureFinite(decoded, "image");
+        var (rgb, h, w) = ImagePostprocess.ToRgbBytes(decoded);
+        dump?.WriteBytes("image", rgb, h, w, 3);
+        progress?.Report(new GenerationProgress("decode", 1, 1));
+        var info = new GenerationInfo(prompt, options.Seed, steps, Path.GetFileName(Path.TrimEndingDirectorySeparator(ModelDirectory)),
+            _backend.Name, options.Decoder == DecoderKind.Taesd ? "taesd" : "vae");
+        return new GeneratedImage(rgb, w, h, info);
+    }
+
+    /// <summary>Prompt → (encoder hidden states [1, 77, D], pooled text embeds [1, P] for SDXL or null).</summary>
+    public (Tensor Context, Tensor? Pooled) EncodePrompt(string prompt)
+    {
+        var ids1 = Tokenize(_c.Tokenizer, prompt, "tokenizer");
+        if (Family == ModelFamily.StableDiffusion)
+            return (_c.TextEncoder.Forward(ids1, 1, -1).Hidden, null);
+        var ids2 = Tokenize(_c.Tokenizer2!, prompt, "tokenizer_2");
+        var h1 = _c.TextEncoder.Forward(ids1, 1, -2).Hidden;
+        var out2 = _c.TextEncoder2!.Forward(ids2, 1, -2);
+        return (_backend.Concat(h1, out2.Hidden, -1), out2.TextEmbeds);
+    }
+
+    /// <summary>The token ids of each tokenizer of the folder (one for SD, two for SDXL).</summary>
+    public IReadOnlyList<(string Name, int[] Ids)> TokenizeAll(string prompt)
+    {
+        var list = new List<(string, int[])> { ("tokenizer", _c.Tokenizer.Encode(prompt).Ids) };
+        if (_c.Tokenizer2 is not null) list.Add(("tokenizer_2", _c.Tokenizer2.Encode(prompt).Ids));
+        return list;
+    }
+
+    private int[] Tokenize(ClipTokenizer tokenizer, string prompt, string name)
+    {
+        var t = tokenizer.Encode(prompt);
+        if (t.Truncated)
+            _options.Warnings?.Report(new MixDQWarning(ErrorCodes.PromptTruncated,
+                $"the prompt has {t.UntruncatedTokenCount} tokens; {name} keeps the first {tokenizer.MaxLength} (as diffusers does)", Item: name));
+        return t.Ids;
+    }
+
+    private (int H, int W) ResolveLatentSize(GenerationOptions o)
+    {
+        int f = VaeScaleFactor;
+        if (o.InitialLatents is { } l)
+        {
+            if (l.Rank != 4 || l.Dim(0) != 1 || l.Dim(1) != LatentChannels || l.Dim(2) < 1 || l.Dim(3) < 1)
+                throw new MixDQException(ErrorCodes.LatentsInvalid,
+                    $"initial latents must have shape [1, {LatentChannels}, h, w], got {Tensor.FormatShape(l.Shape)}", item: "latents");
+            if ((o.Height is { } hh && hh != l.Dim(2) * f) || (o.Width is { } ww && ww != l.Dim(3) * f))
+                throw new MixDQException(ErrorCodes.LatentsInvalid,
+                    $"latents {Tensor.FormatShape(l.Shape)} give a {l.Dim(3) * f}x{l.Dim(2) * f} image, but {o.Width ?? l.Dim(3) * f}x{o.Height ?? l.Dim(2) * f} was asked for", item: "latents");
+            EnsureFinite(l, "latents");
+            return (l.Dim(2), l.Dim(3));
+        }
+        int width = o.Width ?? DefaultWidth, height = o.Height ?? DefaultHeight;
+        if (width <= 0 || height <= 0 || width % f != 0 || height % f != 0 || width > 4096 || height > 4096)
+            throw new MixDQException(ErrorCodes.InvalidArgument,
+                $"width and height must be positive multiples of {f} up to 4096, got {width}x{height}", item: "width/height");
+        return (height / f, width / f);
+    }
+
+    private static void EnsureFinite(Tensor t, string what)
+    {
+        foreach (float v in t.Data)
+            if (!float.IsFinite(v))
+                throw new MixDQException(ErrorCodes.NonFiniteOutput, $"the {what} contain NaN or Inf values; no image was written", item: what);
+    }
+
+    private TaesdDecoder Taesd => _taesd ??= _c.LoadTaesd(_backend);
 
     public void Dispose()
     {
+        _c.Dispose();
     }
 }
