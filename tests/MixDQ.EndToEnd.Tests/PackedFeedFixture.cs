@@ -4,7 +4,8 @@ namespace MixDQ.EndToEnd.Tests;
 
 /// <summary>
 /// Packs MixDQ.Runtime and MixDQ.Sdk once per test run into a temporary feed, under a unique prerelease
-/// version so that no package NuGet cached earlier can stand in for the bits under test. The extracted
+/// version so that no package NuGet cached earlier can stand in for the bits under test, and with its own
+/// artifacts path so that the repository's bin/obj folders are neither used nor touched. The extracted
 /// copies of that version are removed from the global packages folder afterwards.
 /// </summary>
 public sealed class PackedFeedFixture : IDisposable
@@ -15,10 +16,11 @@ public sealed class PackedFeedFixture : IDisposable
     {
         Version = "0.1.0-e2e." + DateTime.UtcNow.ToString("yyyyMMddHHmmss", System.Globalization.CultureInfo.InvariantCulture) + "." + Environment.ProcessId;
         Feed = Directory.CreateDirectory(_tmp.File("feed")).FullName;
+        string artifacts = _tmp.File("artifacts");
         foreach (string project in new[] { "src/MixDQ.Runtime", "sdk/MixDQ.Sdk" })
         {
             var r = DotnetCli.Run(RepoPaths.Root, TimeSpan.FromMinutes(5), "pack", project, "-c", "Release", "-o", Feed,
-                "-p:Version=" + Version, "-nodeReuse:false", "-v:q", "-nologo");
+                "--artifacts-path", artifacts, "-p:Version=" + Version, "-nodeReuse:false", "-v:q", "-nologo");
             if (r.ExitCode != 0) throw new InvalidOperationException($"packing {project} failed:\n{r.Output}");
         }
         SdkPackage = Path.Combine(Feed, $"MixDQ.Sdk.{Version}.nupkg");
