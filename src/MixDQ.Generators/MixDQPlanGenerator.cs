@@ -35,7 +35,8 @@ namespace MixDQ.Generators
                     return new PlanInput(pair.Left.Path, text, className, ns);
                 })
                 .WithTrackingName(TrackingNames.Inputs)
-                .Where(static i => i is not null)
+                // A plan item whose file is missing or empty has not been compiled yet (a design-time build): no class, no error.
+                .Where(static i => i is not null && i.Text.Trim().Length > 0)
                 .Select(static (i, _) => i!);
 
             var results = inputs

@@ -97,16 +97,22 @@ namespace MixDQ.Generators
             sb.AppendLine("            }");
             sb.AppendLine("        }");
             sb.AppendLine();
-            sb.AppendLine("        /// <summary>Generates one image from a prompt.</summary>");
+            sb.AppendLine("        /// <summary>Generates one image from a prompt; unset <c>Steps</c> take the plan's step count.</summary>");
             sb.AppendLine($"        public {Rt}.Pipelines.GeneratedImage Generate(string prompt, {Rt}.Pipelines.GenerationOptions? options = null,");
             sb.AppendLine($"            global::System.IProgress<{Rt}.Pipelines.GenerationProgress>? progress = null, global::System.Threading.CancellationToken cancellationToken = default) =>");
-            sb.AppendLine("            _pipeline.Generate(prompt, options, progress, cancellationToken);");
+            sb.AppendLine("            _pipeline.Generate(prompt, WithPlanDefaults(options), progress, cancellationToken);");
             sb.AppendLine();
             sb.AppendLine("        /// <summary>Generates one image per prompt, in order.</summary>");
             sb.AppendLine($"        public global::System.Collections.Generic.IReadOnlyList<{Rt}.Pipelines.GeneratedImage> Generate(global::System.Collections.Generic.IEnumerable<string> prompts,");
             sb.AppendLine($"            {Rt}.Pipelines.GenerationOptions? options = null, global::System.IProgress<{Rt}.Pipelines.GenerationProgress>? progress = null,");
             sb.AppendLine("            global::System.Threading.CancellationToken cancellationToken = default) =>");
-            sb.AppendLine("            _pipeline.Generate(prompts, options, progress, cancellationToken);");
+            sb.AppendLine("            _pipeline.Generate(prompts, WithPlanDefaults(options), progress, cancellationToken);");
+            sb.AppendLine();
+            sb.AppendLine($"        private static {Rt}.Pipelines.GenerationOptions WithPlanDefaults({Rt}.Pipelines.GenerationOptions? options)");
+            sb.AppendLine("        {");
+            sb.AppendLine($"            options ??= new {Rt}.Pipelines.GenerationOptions();");
+            sb.AppendLine($"            return options.Steps is null ? options with {{ Steps = {m.Steps.ToString(CultureInfo.InvariantCulture)} }} : options;");
+            sb.AppendLine("        }");
             sb.AppendLine();
             sb.AppendLine("        public void Dispose() => _pipeline.Dispose();");
             sb.AppendLine();
@@ -146,6 +152,9 @@ namespace MixDQ.Generators
             Prop(sb, "long", "Parameters", Num(m.Parameters), "Weight parameters of the quantizable layers.");
             Prop(sb, "long", "WeightBytes", Num(m.WeightBytes), "Bytes of those weights at plan precision.");
             Prop(sb, "long", "Fp32WeightBytes", Num(m.Fp32WeightBytes), "Bytes of those weights in FP32.");
+            int distinct = m.Layers.Select(l => (l.Op, Shape(l.Shape), l.WeightBits, l.ActivationBits)).Distinct().Count();
+            Prop(sb, "int", "DistinctLayerShapeCount", Num(distinct),
+                "Distinct (op, weight shape, precision) combinations: the number of kernel specializations a fully generated forward pass needs.");
             sb.AppendLine("        /// <summary>Every quantizable layer with its precision, group and size.</summary>");
             sb.AppendLine($"        public global::System.Collections.Generic.IReadOnlyList<{Rt}.Compiled.CompiledLayer> Layers {{ get; }} = new {Rt}.Compiled.CompiledLayer[]");
             sb.AppendLine("        {");

@@ -211,6 +211,27 @@ public sealed class GeneratorTests(TinyPlanFixture tiny) : IClassFixture<TinyPla
         Assert.Equal(json[..span.Start].Count(c => c == '\n'), d.Location.GetLineSpan().StartLinePosition.Line);
     }
 
+    [Theory]
+    [InlineData("")]
+    [InlineData("  \n")]
+    public void EmptyPlan_NotCompiledYet_GivesNoClassAndNoError(string json)
+    {
+        var (driver, _, diagnostics) = Run(json);
+        Assert.Empty(diagnostics);
+        Assert.Empty(driver.GetRunResult().GeneratedTrees);
+    }
+
+    [Fact]
+    public void Generate_DefaultsStepsToThePlans_AndPlanCountsDistinctShapes()
+    {
+        var (driver, _, _) = Run(tiny.Json);
+        string source = driver.GetRunResult().Results[0].GeneratedSources.Single().SourceText.ToString();
+        Assert.Contains("return options.Steps is null ? options with { Steps = 1 } : options;", source, StringComparison.Ordinal);
+        int distinct = tiny.Result.Plan.Layers.Select(l => (l.Op, string.Join(",", l.WeightShape), l.WeightBits, l.ActivationBits)).Distinct().Count();
+        Assert.Contains($"public int DistinctLayerShapeCount => {distinct};", source, StringComparison.Ordinal);
+        Assert.True(distinct < tiny.Result.Plan.Layers.Count);
+    }
+
     [Fact]
     public void InvalidClassName_Is064()
     {
