@@ -58,7 +58,7 @@ public static class ModelCompiler
         var warnings = new List<MixDQWarning>();
 
         progress?.Report($"reading model folder {request.ModelDirectory}");
-        var folder = ModelFolder.Open(request.ModelDirectory);
+        using var folder = ModelFolder.Open(request.ModelDirectory);
 
         var inputs = folder.InputFiles().ToList();
         string inputHash = InputHasher.Hash(folder.Root, inputs,
@@ -142,7 +142,7 @@ public static class ModelCompiler
         foreach (var c in folder.Components.Where(c => c.Weights is not null))
         {
             var uses = descriptions[c.Name].UsesTensor;
-            foreach (var e in c.Weights!.Entries.Where(e => uses(e.Name)).OrderBy(e => e.Name, StringComparer.Ordinal))
+            foreach (var e in c.Weights!.Tensors.Where(e => uses(e.Name)).OrderBy(e => e.Name, StringComparer.Ordinal))
             {
                 bool isFloat = e.DType is DType.F16 or DType.BF16 or DType.F32 or DType.F64;
                 list.Add(new TensorCopy($"{c.Name}/{e.Name}", c.Weights, e, isFloat ? floatDType : e.DType));

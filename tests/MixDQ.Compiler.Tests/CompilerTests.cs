@@ -1,10 +1,10 @@
 using System.Buffers.Binary;
 using MixDQ.Compiler;
 using MixDQ.Compiler.Plans;
-using MixDQ.Compiler.Safetensors;
 using MixDQ.Runtime.Backends;
 using MixDQ.Runtime.Compiled;
 using MixDQ.Runtime.Diagnostics;
+using MixDQ.Runtime.IO;
 using MixDQ.Runtime.Tensors;
 using MixDQ.Tests;
 
@@ -82,22 +82,21 @@ public sealed class CompilerTests : IDisposable
     public void Artifact_HoldsFp16Weights_AndThePlanHashAndConfigs()
     {
         var result = Compile();
-        var header = SafetensorsHeader.Read(result.ArtifactPath);
+        using var artifact = SafetensorsFile.Open(result.ArtifactPath);
 
-        Assert.Equal(PlanDocument.HashOf(File.ReadAllBytes(result.PlanPath)), header.Metadata[ModelCompiler.ArtifactKeys.PlanHash]);
-        Assert.Equal(result.Plan.InputHash, header.Metadata[ModelCompiler.ArtifactKeys.InputHash]);
+        Assert.Equal(PlanDocument.HashOf(File.ReadAllBytes(result.PlanPath)), artifact.Metadata[ModelCompiler.ArtifactKeys.PlanHash]);
+        Assert.Equal(result.Plan.InputHash, artifact.Metadata[ModelCompiler.ArtifactKeys.InputHash]);
         Assert.Equal(File.ReadAllText(Path.Combine(TinyModel.Directory, "unet", "config.json")),
-            header.Metadata[ModelCompiler.ArtifactKeys.FilePrefix + "unet/config.json"]);
-        Assert.True(header.Metadata.ContainsKey(ModelCompiler.ArtifactKeys.FilePrefix + "tokenizer/vocab.json"));
-        Assert.True(header.Metadata.ContainsKey(ModelCompiler.ArtifactKeys.FilePrefix + "scheduler/scheduler_config.json"));
-        Assert.Equal(0, header.DataStart % 8);
+            artifact.Metadata[ModelCompiler.ArtifactKeys.FilePrefix + "unet/config.json"]);
+        Assert.True(artifact.Metadata.ContainsKey(ModelCompiler.ArtifactKeys.FilePrefix + "tokenizer/vocab.json"));
+        Assert.True(artifact.Metadata.ContainsKey(ModelCompiler.ArtifactKeys.FilePrefix + "scheduler/scheduler_config.json"));
+        Assert.Equal(0, artifact.DataOffset % 8);
 
-        var entry = header.Entries.Single(e => e.Name == "unet/conv_in.weight");
-        Assert.Equal(DType.F16, entry.DType);
-        var source = SafetensorsHeader.Read(Path.Combine(TinyModel.Directory, "unet", "diffusion_pytorch_model.safetensors"));
-        var srcEntry = source.Entries.Single(e => e.Name == "conv_in.weight");
-        float[] expected = ReadF32(source, srcEntry);
-        float[] actual = ReadF16(header, entry);
+        Assert.True(artifact.TryGetInfo("unet/conv_in.weight", out var info));
+        Assert.Equal(DType.F16, info.DType);
+        using var source = SafetensorsFile.Open(Path.Combine(TinyModel.Directory, "unet", "diffusion_pytorch_model.safetensors"));
+        float[] expected = source.ReadFloat32("conv_in.weight").Data;
+        float[] actual = artifact.ReadFloat32("unet/conv_in.weight").Data;
         Assert.Equal(expected.Length, actual.Length);
         for (int i = 0; i < expected.Length; i++)
             Assert.Equal((float)(Half)expected[i], actual[i]);
@@ -109,8 +108,8 @@ public sealed class CompilerTests : IDisposable
         var result = Compile(settings: new CompileSettings { WeightBits = 32, ActivationBits = 32 });
         Assert.Equal("F32", result.Plan.Artifact.FloatDType);
         Assert.All(result.Plan.Layers, l => Assert.Equal(32, l.WeightBits));
-        var header = SafetensorsHeader.Read(result.ArtifactPath);
-        Assert.All(header.Entries, e => Assert.Equal(DType.F32, e.DType));
+        using var artifact = SafetensorsFile.Open(result.ArtifactPath);
+        Assert.All(artifact.Tensors, e => Assert.Equal(DType.F32, e.DType));
     }
 
     [Fact]
@@ -224,31 +223,6 @@ public sealed class CompilerTests : IDisposable
         var e = Assert.Throws<MixDQException>(() => Compile(settings: new CompileSettings { CalibrationPromptsFile = _tmp.File("none.txt") }));
         Assert.Equal(ErrorCodes.MetadataInvalid, e.Code);
     }
-
-    private static float[] ReadF32(SafetensorsHeader h, SafetensorsEntry e)
-    {
-        byte[] raw = ReadRaw(h, e);
-        var r = new float[raw.Length / 4];
-        for (int i = 0; i < r.Length; i++) r[i] = BinaryPrimitives.ReadSingleLittleEndian(raw.AsSpan(i * 4));
-        return r;
-    }
-
-    private static float[] ReadF16(SafetensorsHeader h, SafetensorsEntry e)
-    {
-        byte[] raw = ReadRaw(h, e);
-        var r = new float[raw.Length / 2];
-        for (int i = 0; i < r.Length; i++) r[i] = (float)BinaryPrimitives.ReadHalfLittleEndian(raw.AsSpan(i * 2));
-        return r;
-    }
-
-    private static byte[] ReadRaw(SafetensorsHeader h, SafetensorsEntry e)
-    {
-        using var fs = File.OpenRead(h.Path);
-        fs.Position = h.DataStart + e.Begin;
-        var raw = new byte[e.ByteLength];
-        fs.ReadExactly(raw);
-        return raw;
-    }
 }
 
 public sealed class RuntimeDescriberTests : IDisposable
@@ -284,9 +258,9 @@ public sealed class RuntimeDescriberTests : IDisposable
         var graph = MixDQ.Runtime.Models.UNet2DConditionModel.DescribeLayers(unetCfg);
         Assert.Equal(graph.Select(l => l.QualifiedName), result.Plan.Layers.Where(l => l.Component == "unet").Select(l => l.QualifiedName));
 
-        var artifact = SafetensorsHeader.Read(result.ArtifactPath);
-        Assert.DoesNotContain(artifact.Entries, e => e.Name.StartsWith("vae/encoder.", StringComparison.Ordinal));
-        Assert.Contains(artifact.Entries, e => e.Name == "vae/decoder.conv_in.weight");
-        Assert.Contains(artifact.Entries, e => e.Name == "text_encoder/text_model.embeddings.token_embedding.weight");
+        using var artifact = SafetensorsFile.Open(result.ArtifactPath);
+        Assert.DoesNotContain(artifact.Tensors, e => e.Name.StartsWith("vae/encoder.", StringComparison.Ordinal));
+        Assert.Contains(artifact.Tensors, e => e.Name == "vae/decoder.conv_in.weight");
+        Assert.Contains(artifact.Tensors, e => e.Name == "text_encoder/text_model.embeddings.token_embedding.weight");
     }
 }

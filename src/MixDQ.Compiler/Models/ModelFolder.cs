@@ -1,6 +1,6 @@
 using System.Text.Json;
-using MixDQ.Compiler.Safetensors;
 using MixDQ.Runtime.Diagnostics;
+using MixDQ.Runtime.IO;
 
 namespace MixDQ.Compiler.Models;
 
@@ -24,7 +24,7 @@ public sealed record ModelComponent(
     ComponentRole Role,
     string Directory,
     string? ConfigJson,
-    SafetensorsHeader? Weights,
+    SafetensorsFile? Weights,
     IReadOnlyList<string> TextFiles)
 {
     /// <summary>The weight file relative to the model folder, '/'-separated.</summary>
@@ -33,9 +33,9 @@ public sealed record ModelComponent(
 
 /// <summary>
 /// A diffusers pipeline folder opened and checked: <c>model_index.json</c>, every component folder, its
-/// config and its safetensors header. Reads no tensor data.
+/// config and its weight file (memory-mapped, header validated; no tensor data read). Dispose to unmap.
 /// </summary>
-public sealed class ModelFolder
+public sealed class ModelFolder : IDisposable
 {
     /// <summary>Component classes with weights that the runtime implements.</summary>
     public static readonly IReadOnlySet<string> NetworkClasses = new HashSet<string>(StringComparer.Ordinal)
@@ -74,6 +74,11 @@ public sealed class ModelFolder
 
     public ModelComponent? Find(string name) => Components.FirstOrDefault(c => c.Name == name);
 
+    public void Dispose()
+    {
+        foreach (var c in Components) c.Weights?.Dispose();
+    }
+
     /// <summary>Every file whose bytes define the compiled result ('/'-separated, relative to <see cref="Root"/>).</summary>
     public IEnumerable<string> InputFiles()
     {
@@ -104,25 +109,33 @@ public sealed class ModelFolder
             : throw new MixDQException(ErrorCodes.ConfigInvalid, "model_index.json has no _class_name", indexPath, "_class_name");
 
         var components = new List<ModelComponent>();
-        foreach (var prop in doc.RootElement.EnumerateObject())
+        try
         {
-            if (prop.Name.StartsWith('_') || prop.Value.ValueKind != JsonValueKind.Array) continue;
-            if (prop.Value.GetArrayLength() != 2) continue;
-            var lib = prop.Value[0];
-            var klass = prop.Value[1];
-            if (lib.ValueKind != JsonValueKind.String || klass.ValueKind != JsonValueKind.String) continue; // [null, null]: absent
-            var component = OpenComponent(root, prop.Name, lib.GetString()!, klass.GetString()!);
-            if (component is not null) components.Add(component);
-        }
+            foreach (var prop in doc.RootElement.EnumerateObject())
+            {
+                if (prop.Name.StartsWith('_') || prop.Value.ValueKind != JsonValueKind.Array) continue;
+                if (prop.Value.GetArrayLength() != 2) continue;
+                var lib = prop.Value[0];
+                var klass = prop.Value[1];
+                if (lib.ValueKind != JsonValueKind.String || klass.ValueKind != JsonValueKind.String) continue; // [null, null]: absent
+                var component = OpenComponent(root, prop.Name, lib.GetString()!, klass.GetString()!);
+                if (component is not null) components.Add(component);
+            }
 
-        foreach (string required in RequiredComponents)
-        {
-            if (!components.Any(c => c.Name == required))
-                throw new MixDQException(ErrorCodes.NotADiffusersModel,
-                    $"model_index.json names no supported '{required}' component; a text-to-image pipeline needs {string.Join(", ", RequiredComponents)}",
-                    indexPath, required);
+            foreach (string required in RequiredComponents)
+            {
+                if (!components.Any(c => c.Name == required))
+                    throw new MixDQException(ErrorCodes.NotADiffusersModel,
+                        $"model_index.json names no supported '{required}' component; a text-to-image pipeline needs {string.Join(", ", RequiredComponents)}",
+                        indexPath, required);
+            }
+            return new ModelFolder(root, pipelineClass, indexJson, components);
         }
-        return new ModelFolder(root, pipelineClass, indexJson, components);
+        catch
+        {
+            foreach (var c in components) c.Weights?.Dispose();
+            throw;
+        }
     }
 
     private static ModelComponent? OpenComponent(string root, string name, string library, string className)
@@ -168,8 +181,8 @@ public sealed class ModelFolder
                     : $"component '{name}' has no weights file (looked for {string.Join(", ", WeightFileNames)})",
                 dir);
         }
-        var header = SafetensorsHeader.Read(weightsFile);
-        return new ModelComponent(name, library, className, ComponentRole.Network, dir, configJson, header, textFiles)
+        var weights = SafetensorsFile.Open(weightsFile);
+        return new ModelComponent(name, library, className, ComponentRole.Network, dir, configJson, weights, textFiles)
         {
             WeightsRelativePath = name + "/" + Path.GetFileName(weightsFile),
         };

@@ -1,6 +1,4 @@
-using MixDQ.Compiler.Safetensors;
 using MixDQ.Runtime.Backends;
-using MixDQ.Runtime.Diagnostics;
 using MixDQ.Runtime.Models;
 using MixDQ.Runtime.Models.Configs;
 using MixDQ.Runtime.Tensors;
@@ -11,7 +9,7 @@ namespace MixDQ.Compiler.Models;
 /// Describes components with the runtime's own model graphs (UNet2DConditionModel, ClipTextModel,
 /// AutoencoderKLDecoder, TaesdDecoder): the layers come from <c>DescribeLayers(config)</c> and the weight
 /// file is checked against <c>ExpectedTensors(config)</c> with the binding rules the runtime loads with,
-/// so a model that compiles is a model the runtime can bind. Reads headers only.
+/// so a model that compiles is a model the runtime can bind. Reads headers only (binding is lazy).
 /// </summary>
 public sealed class RuntimeModelDescriber : IModelDescriber
 {
@@ -54,27 +52,9 @@ public sealed class RuntimeModelDescriber : IModelDescriber
         }
 
         // Throws MIXDQ024 listing every missing, unexpected or mis-shaped tensor, as loading would.
-        WeightBinder.Bind(expected, new HeaderTensorSource(component.Weights), rules);
+        WeightBinder.Bind(expected, component.Weights, rules);
         var expectedNames = expected.Select(e => e.Name).ToHashSet(StringComparer.Ordinal);
         bool Uses(string name) => expectedNames.Contains(name) || rules.IsKnownExtra?.Invoke(name) != true;
         return new ComponentDescription(layers.Select(l => l with { Component = component.Name }).ToList(), Uses);
-    }
-
-    /// <summary>Names and shapes of a safetensors header as an <see cref="ITensorSource"/>; binding needs no data.</summary>
-    private sealed class HeaderTensorSource(SafetensorsHeader header) : ITensorSource
-    {
-        public string Origin => header.Path;
-
-        public IEnumerable<TensorInfo> Tensors => header.Entries.Select(e => e.ToInfo());
-
-        public bool TryGetInfo(string name, out TensorInfo info)
-        {
-            var e = header.Entries.FirstOrDefault(x => x.Name == name);
-            info = e?.ToInfo()!;
-            return e is not null;
-        }
-
-        public Tensor ReadFloat32(string name) =>
-            throw new MixDQException(ErrorCodes.CompilerFailed, "the compiler's header source holds no tensor data", header.Path, name);
     }
 }

@@ -13,7 +13,7 @@ public sealed class WeightTensorDescriber : IModelDescriber
     {
         if (component.Weights is null) return new ComponentDescription([], _ => false);
         var layers = new List<LayerInfo>();
-        foreach (var e in component.Weights.Entries)
+        foreach (var e in component.Weights.Tensors)
         {
             if (!e.Name.EndsWith(".weight", StringComparison.Ordinal)) continue;
             string name = e.Name[..^".weight".Length];

@@ -2,20 +2,21 @@ using System.Buffers.Binary;
 using System.Text;
 using System.Text.Json;
 using MixDQ.Runtime.Diagnostics;
+using MixDQ.Runtime.IO;
 using MixDQ.Runtime.Tensors;
 
 namespace MixDQ.Compiler.Safetensors;
 
 /// <summary>A tensor to copy from a source safetensors file into a new file, converted to <see cref="TargetDType"/>.</summary>
-public sealed record TensorCopy(string TargetName, SafetensorsHeader Source, SafetensorsEntry Entry, DType TargetDType)
+public sealed record TensorCopy(string TargetName, SafetensorsFile Source, TensorInfo Entry, DType TargetDType)
 {
-    public long TargetByteLength => Tensor.ElementCount(Entry.Shape) * DTypeInfo.SizeOf(TargetDType);
+    public long TargetByteLength => Entry.ElementCount * DTypeInfo.SizeOf(TargetDType);
 }
 
 /// <summary>
-/// Writes a standard safetensors file by streaming tensors out of other safetensors files, one at a
-/// time, so that multi-gigabyte models never need to fit in memory. Float tensors may change width
-/// (F32/F16/BF16/F64 → F16 or F32); integer tensors are copied unchanged.
+/// Writes a standard safetensors file by streaming tensors out of other (memory-mapped) safetensors
+/// files, one at a time, so that multi-gigabyte models never need to fit in managed memory. Float
+/// tensors may change width (F32/F16/BF16/F64 → F16 or F32); integer tensors are copied unchanged.
 /// </summary>
 public static class SafetensorsWriter
 {
@@ -30,24 +31,10 @@ public static class SafetensorsWriter
         output.Write(len);
         output.Write(header);
 
-        var sources = new Dictionary<string, FileStream>(StringComparer.Ordinal);
-        try
+        foreach (var t in tensors)
         {
-            foreach (var t in tensors)
-            {
-                cancellationToken.ThrowIfCancellationRequested();
-                if (!sources.TryGetValue(t.Source.Path, out var src))
-                {
-                    src = new FileStream(t.Source.Path, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 16);
-                    sources.Add(t.Source.Path, src);
-                }
-                src.Position = t.Source.DataStart + t.Entry.Begin;
-                CopyConverted(src, output, t);
-            }
-        }
-        finally
-        {
-            foreach (var s in sources.Values) s.Dispose();
+            cancellationToken.ThrowIfCancellationRequested();
+            CopyConverted(output, t);
         }
     }
 
@@ -86,29 +73,29 @@ public static class SafetensorsWriter
 
     private static bool IsFloat(DType t) => t is DType.F16 or DType.BF16 or DType.F32 or DType.F64;
 
-    private static void CopyConverted(Stream src, Stream dst, TensorCopy t)
+    private static void CopyConverted(Stream dst, TensorCopy t)
     {
         DType from = t.Entry.DType, to = t.TargetDType;
         if (from == to)
         {
-            CopyBytes(src, dst, t.Entry.ByteLength, t);
+            dst.Write(t.Source.GetRawBytes(t.Entry.Name));
             return;
         }
         if (!IsFloat(from) || !IsFloat(to))
             throw new MixDQException(ErrorCodes.UnknownDType, $"cannot convert {from} to {to}", t.Source.Path, t.Entry.Name);
 
         int inSize = DTypeInfo.SizeOf(from), outSize = DTypeInfo.SizeOf(to);
-        long remaining = Tensor.ElementCount(t.Entry.Shape);
-        var inBuf = new byte[ChunkElements * inSize];
+        long count = t.Entry.ElementCount;
         var outBuf = new byte[ChunkElements * outSize];
-        while (remaining > 0)
+        for (long done = 0; done < count; done += ChunkElements)
         {
-            int n = (int)Math.Min(remaining, ChunkElements);
-            ReadExactly(src, inBuf.AsSpan(0, n * inSize), t);
+            // Re-take the span each chunk: it points into the file mapping and costs nothing to create.
+            ReadOnlySpan<byte> raw = t.Source.GetRawBytes(t.Entry.Name);
+            int n = (int)Math.Min(count - done, ChunkElements);
+            var chunk = raw.Slice((int)(done * inSize), n * inSize);
             for (int i = 0; i < n; i++)
-                WriteElement(outBuf.AsSpan(i * outSize), to, ReadElement(inBuf.AsSpan(i * inSize), from));
+                WriteElement(outBuf.AsSpan(i * outSize), to, ReadElement(chunk.Slice(i * inSize), from));
             dst.Write(outBuf, 0, n * outSize);
-            remaining -= n;
         }
     }
 
@@ -135,27 +122,6 @@ public static class SafetensorsWriter
                 BinaryPrimitives.WriteUInt16LittleEndian(b, (ushort)(bits >> 16));
                 break;
             default: throw new ArgumentOutOfRangeException(nameof(t));
-        }
-    }
-
-    private static void CopyBytes(Stream src, Stream dst, long count, TensorCopy t)
-    {
-        var buf = new byte[1 << 16];
-        while (count > 0)
-        {
-            int n = (int)Math.Min(count, buf.Length);
-            ReadExactly(src, buf.AsSpan(0, n), t);
-            dst.Write(buf, 0, n);
-            count -= n;
-        }
-    }
-
-    private static void ReadExactly(Stream src, Span<byte> buf, TensorCopy t)
-    {
-        try { src.ReadExactly(buf); }
-        catch (EndOfStreamException)
-        {
-            throw new MixDQException(ErrorCodes.FileTruncated, "file ended inside the tensor data", t.Source.Path, t.Entry.Name);
         }
     }
 

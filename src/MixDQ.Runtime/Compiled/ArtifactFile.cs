@@ -1,99 +1,63 @@
-using System.Buffers.Binary;
-using System.Text.Json;
 using MixDQ.Runtime.Diagnostics;
+using MixDQ.Runtime.IO;
+using MixDQ.Runtime.Tensors;
 
 namespace MixDQ.Runtime.Compiled;
 
 /// <summary>
 /// A compiled model's weights file (<c>*.mixdq.safetensors</c>): a standard safetensors file whose tensors
 /// are named <c>component/tensor</c> and whose <c>__metadata__</c> carries the plan hash and the model's
-/// small text files (<c>mixdq.file:unet/config.json</c>, tokenizer files, ...). Only the header is read here.
+/// small text files (<c>mixdq.file:unet/config.json</c>, tokenizer files, ...). Memory-mapped; dispose to unmap.
 /// </summary>
-public sealed class ArtifactFile
+public sealed class ArtifactFile : IDisposable
 {
     public const string PlanHashKey = "mixdq.plan_hash";
     public const string FormatVersionKey = "mixdq.artifact_version";
     public const string FilePrefix = "mixdq.file:";
     public const int SupportedFormatVersion = 1;
 
-    private ArtifactFile(string path, long dataStart, IReadOnlyList<Entry> entries, IReadOnlyDictionary<string, string> metadata)
-    {
-        Path = path;
-        DataStart = dataStart;
-        Entries = entries;
-        Metadata = metadata;
-    }
+    private ArtifactFile(SafetensorsFile file) => File = file;
 
-    /// <summary>A tensor: full name (<c>unet/conv_in.weight</c>), the raw header entry and its byte range in the data section.</summary>
-    public sealed record Entry(string Name, JsonElement Header, long Begin, long End)
-    {
-        public string Component => Name[..Name.IndexOf('/', StringComparison.Ordinal)];
+    /// <summary>The underlying safetensors file.</summary>
+    public SafetensorsFile File { get; }
 
-        public string TensorName => Name[(Name.IndexOf('/', StringComparison.Ordinal) + 1)..];
-    }
+    public string Path => File.Path;
 
-    public string Path { get; }
-
-    public long DataStart { get; }
-
-    public IReadOnlyList<Entry> Entries { get; }
-
-    public IReadOnlyDictionary<string, string> Metadata { get; }
-
-    public string PlanHash => Metadata.TryGetValue(PlanHashKey, out var h) ? h : "";
+    public string PlanHash => File.Metadata.TryGetValue(PlanHashKey, out var h) ? h : "";
 
     /// <summary>The embedded text files by '/'-separated relative path.</summary>
-    public IReadOnlyDictionary<string, string> Files => Metadata
+    public IReadOnlyDictionary<string, string> Files => File.Metadata
         .Where(kv => kv.Key.StartsWith(FilePrefix, StringComparison.Ordinal))
         .ToDictionary(kv => kv.Key[FilePrefix.Length..], kv => kv.Value, StringComparer.Ordinal);
 
-    /// <summary>Reads and checks the header (MIXDQ062 when the file is not a MixDQ artifact).</summary>
+    /// <summary>The tensors of each component (<c>unet</c>, <c>vae</c>, ...), names without the component prefix.</summary>
+    public IReadOnlyDictionary<string, IReadOnlyList<TensorInfo>> Components => File.Tensors
+        .GroupBy(t => t.Name[..t.Name.IndexOf('/', StringComparison.Ordinal)], StringComparer.Ordinal)
+        .ToDictionary(g => g.Key, g => (IReadOnlyList<TensorInfo>)g.ToList(), StringComparer.Ordinal);
+
+    /// <summary>Opens and checks the file (MIXDQ062 when it is missing or not a MixDQ artifact; tensor-file codes when damaged).</summary>
     public static ArtifactFile Open(string path)
     {
-        if (!File.Exists(path))
+        if (!System.IO.File.Exists(path))
             throw new MixDQException(ErrorCodes.ArtifactInvalid,
-                "the compiled model's weights file is missing; it is copied next to the app by the build (check that the MixDQModel item built)", path);
+                "the compiled model's weights file is missing; the build copies it next to the app (check that the MixDQModel item built)", path);
+        var file = SafetensorsFile.Open(path);
         try
         {
-            using var fs = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read);
-            if (fs.Length < 8) throw Invalid(path, "file is shorter than a safetensors header");
-            Span<byte> len = stackalloc byte[8];
-            fs.ReadExactly(len);
-            ulong n = BinaryPrimitives.ReadUInt64LittleEndian(len);
-            if (n > 100UL * 1024 * 1024 || (long)n > fs.Length - 8) throw Invalid(path, $"header length {n} does not fit the file");
-            var json = new byte[(int)n];
-            fs.ReadExactly(json);
-            long dataStart = 8 + (long)n, dataLength = fs.Length - dataStart;
-            using var doc = JsonDocument.Parse(json);
-            var metadata = new Dictionary<string, string>(StringComparer.Ordinal);
-            var entries = new List<Entry>();
-            foreach (var p in doc.RootElement.EnumerateObject())
-            {
-                if (p.Name == "__metadata__")
-                {
-                    foreach (var m in p.Value.EnumerateObject()) metadata[m.Name] = m.Value.GetString() ?? "";
-                    continue;
-                }
-                var off = p.Value.GetProperty("data_offsets");
-                long b = off[0].GetInt64(), e = off[1].GetInt64();
-                if (b < 0 || e < b || e > dataLength || !p.Name.Contains('/', StringComparison.Ordinal))
-                    throw Invalid(path, $"tensor '{p.Name}' has a bad name or byte range");
-                entries.Add(new Entry(p.Name, p.Value.Clone(), b, e));
-            }
-            if (!metadata.TryGetValue(FormatVersionKey, out var v) || v != SupportedFormatVersion.ToString(System.Globalization.CultureInfo.InvariantCulture))
+            if (!file.Metadata.TryGetValue(FormatVersionKey, out var v) || v != SupportedFormatVersion.ToString(System.Globalization.CultureInfo.InvariantCulture))
                 throw new MixDQException(ErrorCodes.ArtifactInvalid,
                     $"not a MixDQ artifact of format {SupportedFormatVersion} (found '{v ?? "none"}'); rebuild the project", path, FormatVersionKey);
-            return new ArtifactFile(path, dataStart, entries, metadata);
+            var unnamed = file.Tensors.FirstOrDefault(t => t.Name.IndexOf('/', StringComparison.Ordinal) <= 0);
+            if (unnamed is not null)
+                throw new MixDQException(ErrorCodes.ArtifactInvalid, "tensor names must be 'component/tensor'", path, unnamed.Name);
+            return new ArtifactFile(file);
         }
-        catch (Exception e) when (e is JsonException or InvalidOperationException or KeyNotFoundException or FormatException)
+        catch
         {
-            throw Invalid(path, "header is not valid safetensors JSON: " + e.Message);
-        }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-        {
-            throw new MixDQException(ErrorCodes.FileUnreadable, $"cannot read the compiled model: {e.Message}", path);
+            file.Dispose();
+            throw;
         }
     }
 
-    private static MixDQException Invalid(string path, string message) => new(ErrorCodes.ArtifactInvalid, message, path);
+    public void Dispose() => File.Dispose();
 }

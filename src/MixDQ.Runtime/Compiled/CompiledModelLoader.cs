@@ -2,7 +2,9 @@ using System.Buffers.Binary;
 using System.Text.Json;
 using MixDQ.Runtime.Backends;
 using MixDQ.Runtime.Diagnostics;
+using MixDQ.Runtime.IO;
 using MixDQ.Runtime.Pipelines;
+using MixDQ.Runtime.Tensors;
 
 namespace MixDQ.Runtime.Compiled;
 
@@ -18,17 +20,27 @@ public static class CompiledModelLoader
     private static string WeightFileName(string componentClass) =>
         componentClass.StartsWith("CLIP", StringComparison.Ordinal) ? "model.safetensors" : "diffusion_pytorch_model.safetensors";
 
+    /// <summary>Loads the pipeline of a compiled model: checks the artifact against the plan hash, unpacks it once, loads it with the plan's precision.</summary>
+    /// <param name="artifactPath">The <c>*.mixdq.safetensors</c> file.</param>
+    /// <param name="expectedPlanHash">The plan hash the generated code was made from; the artifact must carry the same.</param>
+    /// <param name="precision">The plan's precision per layer.</param>
+    /// <param name="device">Where to run.</param>
+    /// <param name="warnings">Receives load warnings (NaN weights, ...).</param>
+    /// <param name="cacheRoot">Where artifacts are unpacked; null = <c>MIXDQ_CACHE</c> or <c>{temp}/mixdq-cache</c>.</param>
     public static DiffusionPipeline LoadPipeline(string artifactPath, string expectedPlanHash, Func<LayerInfo, LayerPrecision> precision,
-        MixDQDevice device, IProgress<MixDQWarning>? warnings = null)
+        MixDQDevice device, IProgress<MixDQWarning>? warnings = null, string? cacheRoot = null)
     {
         ArgumentNullException.ThrowIfNull(precision);
         ArgumentNullException.ThrowIfNull(device);
-        var artifact = ArtifactFile.Open(artifactPath);
-        if (!string.Equals(artifact.PlanHash, expectedPlanHash, StringComparison.Ordinal))
-            throw new MixDQException(ErrorCodes.ArtifactPlanMismatch,
-                $"the weights file was compiled for plan {artifact.PlanHash}, but this code was generated from plan {expectedPlanHash}; rebuild the project",
-                artifactPath, ArtifactFile.PlanHashKey);
-        string folder = EnsureUnpacked(artifact);
+        string folder;
+        using (var artifact = ArtifactFile.Open(artifactPath))
+        {
+            if (!string.Equals(artifact.PlanHash, expectedPlanHash, StringComparison.Ordinal))
+                throw new MixDQException(ErrorCodes.ArtifactPlanMismatch,
+                    $"the weights file was compiled for plan {artifact.PlanHash}, but this code was generated from plan {expectedPlanHash}; rebuild the project",
+                    artifactPath, ArtifactFile.PlanHashKey);
+            folder = EnsureUnpacked(artifact, cacheRoot);
+        }
         return DiffusionPipeline.Load(folder, new PipelineLoadOptions
         {
             Backend = device.Backend,
@@ -81,35 +93,34 @@ public static class CompiledModelLoader
             File.WriteAllText(path, text);
         }
         using var index = JsonDocument.Parse(files.TryGetValue("model_index.json", out var idx) ? idx : "{}");
-        using var src = new FileStream(artifact.Path, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 16);
-        foreach (var group in artifact.Entries.GroupBy(e => e.Component))
+        foreach (var (component, tensors) in artifact.Components)
         {
-            string cls = index.RootElement.TryGetProperty(group.Key, out var spec) && spec.ValueKind == JsonValueKind.Array && spec.GetArrayLength() == 2
+            string cls = index.RootElement.TryGetProperty(component, out var spec) && spec.ValueKind == JsonValueKind.Array && spec.GetArrayLength() == 2
                 ? spec[1].GetString() ?? "" : "";
-            string path = Path.Combine(dir, group.Key, WeightFileName(cls));
+            string path = Path.Combine(dir, component, WeightFileName(cls));
             Directory.CreateDirectory(Path.GetDirectoryName(path)!);
-            WriteComponent(src, artifact.DataStart, group.ToList(), path);
+            WriteComponent(artifact.File, component, tensors, path);
         }
     }
 
-    /// <summary>Writes one component's tensors as a plain safetensors file, copying the bytes unchanged.</summary>
-    private static void WriteComponent(FileStream src, long dataStart, List<ArtifactFile.Entry> entries, string path)
+    /// <summary>Writes one component's tensors as a plain safetensors file, copying the stored bytes unchanged.</summary>
+    private static void WriteComponent(SafetensorsFile source, string component, IReadOnlyList<TensorInfo> tensors, string path)
     {
         using var ms = new MemoryStream();
         using (var w = new Utf8JsonWriter(ms))
         {
             w.WriteStartObject();
             long offset = 0;
-            foreach (var e in entries)
+            foreach (var t in tensors)
             {
-                w.WriteStartObject(e.TensorName);
-                w.WritePropertyName("dtype");
-                e.Header.GetProperty("dtype").WriteTo(w);
-                w.WritePropertyName("shape");
-                e.Header.GetProperty("shape").WriteTo(w);
+                w.WriteStartObject(t.Name[(component.Length + 1)..]);
+                w.WriteString("dtype", t.DType.ToString()); // DType names are the safetensors names
+                w.WriteStartArray("shape");
+                foreach (int d in t.Shape) w.WriteNumberValue(d);
+                w.WriteEndArray();
                 w.WriteStartArray("data_offsets");
                 w.WriteNumberValue(offset);
-                offset += e.End - e.Begin;
+                offset += t.ByteLength;
                 w.WriteNumberValue(offset);
                 w.WriteEndArray();
                 w.WriteEndObject();
@@ -123,19 +134,7 @@ public static class CompiledModelLoader
         dst.Write(len);
         ms.Position = 0;
         ms.CopyTo(dst);
-        var buf = new byte[1 << 16];
-        foreach (var e in entries)
-        {
-            src.Position = dataStart + e.Begin;
-            long left = e.End - e.Begin;
-            while (left > 0)
-            {
-                int n = src.Read(buf, 0, (int)Math.Min(buf.Length, left));
-                if (n == 0) throw new MixDQException(ErrorCodes.FileTruncated, "artifact ended inside tensor data", src.Name, e.Name);
-                dst.Write(buf, 0, n);
-                left -= n;
-            }
-        }
+        foreach (var t in tensors) dst.Write(source.GetRawBytes(t.Name));
     }
 
     /// <summary>A layer the plan does not know: the loaded graph and the plan disagree.</summary>
