@@ -73,6 +73,27 @@ public sealed class SdkEndToEndTests(PackedFeedFixture feed, ITestOutputHelper l
     }
 
     [Fact]
+    public void TwoModels_BothGenerated_AndTheCompilersWarningCarriesCodeAndLine()
+    {
+        string items = string.Join("\n",
+            $"""    <MixDQModel Include="{TinyModel.Directory}" ClassName="Plain" />""",
+            $"""    <MixDQModel Include="{TinyModel.Directory}" ClassName="Quantized" WeightBits="4" ActivationBits="8" Namespace="Consumer.Models" />""");
+        using var app = feed.NewConsumer(items, """
+            Console.WriteLine($"{Consumer.Plain.Plan.LayerCount} {Consumer.Models.Quantized.Plan.RequestedWeightBits} {Consumer.Models.Quantized.Plan.Layers[0].Precision}");
+            """);
+
+        var build = app.Build("-p:TreatWarningsAsErrors=false");
+        Assert.True(build.ExitCode == 0, build.Output);
+        var warning = System.Text.RegularExpressions.Regex.Match(build.Output, @"Consumer\.csproj\((?<line>\d+),\d+\): warning MIXDQ067: (?<msg>[^\r\n]*)");
+        Assert.True(warning.Success, build.Output);
+        Assert.Equal(app.LineOf("ClassName=\"Quantized\""), int.Parse(warning.Groups["line"].Value, CultureInfo.InvariantCulture));
+        Assert.Contains("not implemented yet", warning.Groups["msg"].Value, StringComparison.Ordinal);
+
+        var run = DotnetCli.Run(app.Directory, TimeSpan.FromMinutes(2), "exec", app.File("bin/Release/net10.0/Consumer.dll"));
+        Assert.Equal("116 4 FP16", run.Output.Trim());
+    }
+
+    [Fact]
     public void BadMetadata_IsOneErrorPerItem_WithCodeLineAndFix()
     {
         string notAFolder = Path.Combine(Path.GetTempPath(), "mixdq-no-such-model-" + Guid.NewGuid().ToString("N")[..8]);

@@ -1,4 +1,5 @@
 using MixDQ.Runtime.Backends;
+using MixDQ.Runtime.Diagnostics;
 using MixDQ.Runtime.Models;
 using MixDQ.Runtime.Models.Configs;
 using MixDQ.Runtime.Tensors;
@@ -48,7 +49,9 @@ public sealed class RuntimeModelDescriber : IModelDescriber
                 break;
             }
             default:
-                return new WeightTensorDescriber().Describe(component);
+                // ModelFolder only opens the classes above as networks; anything else is a programming error.
+                throw new MixDQException(ErrorCodes.ConfigUnsupportedValue,
+                    $"component class '{component.ClassName}' has no model graph in the runtime", configPath, component.Name);
         }
 
         // Throws MIXDQ024 listing every missing, unexpected or mis-shaped tensor, as loading would.
