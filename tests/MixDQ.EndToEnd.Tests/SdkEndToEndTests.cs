@@ -30,7 +30,7 @@ public sealed class SdkEndToEndTests(PackedFeedFixture feed, ITestOutputHelper l
         Assert.True(File.Exists(Path.Combine(bin, "TinyModel.mixdq.safetensors")));
 
         // The generated class compiled and its Plan is live data.
-        var info = DotnetCli.Run(app.Directory, TimeSpan.FromMinutes(2), "exec", Path.Combine(bin, "Consumer.dll"), "--", "x.png");
+        var info = app.RunApp("--", "x.png");
         Assert.Contains("layers=116 weightBytes=483024 hash=sha256:", info.Output, StringComparison.Ordinal);
 
         var second = app.Build("-v:n");
@@ -65,7 +65,7 @@ public sealed class SdkEndToEndTests(PackedFeedFixture feed, ITestOutputHelper l
         Assert.True(build.ExitCode == 0, build.Output);
 
         string png = app.File("out.png");
-        var run = DotnetCli.Run(app.Directory, TimeSpan.FromMinutes(3), "exec", app.File("bin/Release/net10.0/Consumer.dll"), "a red circle at the top left", png);
+        var run = app.RunApp("a red circle at the top left", png);
         Assert.True(run.ExitCode == 0, run.Output);
         var (rgb, width, height) = PngFile.Read(png);
         Assert.True(width > 0 && height > 0);
@@ -89,7 +89,7 @@ public sealed class SdkEndToEndTests(PackedFeedFixture feed, ITestOutputHelper l
         Assert.Equal(app.LineOf("ClassName=\"Quantized\""), int.Parse(warning.Groups["line"].Value, CultureInfo.InvariantCulture));
         Assert.Contains("not implemented yet", warning.Groups["msg"].Value, StringComparison.Ordinal);
 
-        var run = DotnetCli.Run(app.Directory, TimeSpan.FromMinutes(2), "exec", app.File("bin/Release/net10.0/Consumer.dll"));
+        var run = app.RunApp();
         Assert.Equal("116 4 FP16", run.Output.Trim());
     }
 
