@@ -41,7 +41,8 @@ namespace MixDQ.Generators
         long Parameters,
         long WeightBytes,
         long Fp32WeightBytes,
-        EquatableArray<LayerModel> Layers);
+        EquatableArray<LayerModel> Layers,
+        EquatableArray<string> LazyComponents);
 
     /// <summary>A diagnostic held as values (no Location, which would defeat caching); the Location is rebuilt when reporting.</summary>
     internal sealed record DiagnosticInfo(

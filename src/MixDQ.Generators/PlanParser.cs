@@ -90,7 +90,14 @@ namespace MixDQ.Generators
             if (floatDType != "F16" && floatDType != "F32") throw Invalid(artifact.Get("floatDType")!, "artifact.floatDType must be F16 or F32");
 
             var components = new HashSet<string>(StringComparer.Ordinal);
-            foreach (var c in Arr(root, "components")) components.Add(Str(c, "name"));
+            var lazy = new List<string>();
+            foreach (var c in Arr(root, "components"))
+            {
+                string name = Str(c, "name");
+                components.Add(name);
+                // The pipeline loads TAESD (AutoencoderTiny) on first use, so its layers are not in the graph at load time.
+                if (Str(c, "class") == "AutoencoderTiny") lazy.Add(name);
+            }
 
             var layers = new List<LayerModel>();
             var names = new HashSet<string>(StringComparer.Ordinal);
@@ -118,7 +125,8 @@ namespace MixDQ.Generators
                 className, ns, input.Path, Hash(input.Text), version, Str(root, "compilerVersion"), Str(root, "inputHash"),
                 Str(root, "modelFamily"), Str(root, "pipelineClass"), Str(artifact, "file"), floatDType,
                 Bits(settings, "requestedWeightBits", WeightBits), Bits(settings, "requestedActivationBits", ActivationBits), Positive(settings, "steps"),
-                layerCount, content, quality, parameters, weightBytes, fp32Bytes, new EquatableArray<LayerModel>(layers));
+                layerCount, content, quality, parameters, weightBytes, fp32Bytes, new EquatableArray<LayerModel>(layers),
+                new EquatableArray<string>(lazy));
         }
 
         private static LayerModel Layer(JsonNode l)

@@ -233,6 +233,29 @@ public sealed class GeneratorTests(TinyPlanFixture tiny) : IClassFixture<TinyPla
     }
 
     [Fact]
+    public void TaesdLayers_AreInThePrecisionTable_ButNotBoundAtLoad()
+    {
+        PlanLayer[] layers =
+        [
+            new("unet", "conv_in", LayerKind.Conv2d, [16, 4, 3, 3], 16, 16, MixDQ.Runtime.Compiled.LayerGroup.Quality),
+            new("taesd", "decoder.layers.0", LayerKind.Conv2d, [8, 4, 3, 3], 16, 16, MixDQ.Runtime.Compiled.LayerGroup.Quality),
+        ];
+        var plan = new PlanDocument(1, "0.1.0", "WithTaesd", "sha256:" + new string('b', 64), "sd2", "StableDiffusionPipeline",
+            new PlanSettings(16, 16, 1, null), new PlanArtifact("WithTaesd.mixdq.safetensors", "F16"),
+            [new PlanComponent("unet", "UNet2DConditionModel", "unet/diffusion_pytorch_model.safetensors"),
+             new PlanComponent("taesd", "AutoencoderTiny", "taesd/diffusion_pytorch_model.safetensors")],
+            layers, PlanTotals.Of(layers));
+
+        var (driver, output, diagnostics) = Run(plan.ToJson(), className: "WithTaesd");
+        Assert.Empty(diagnostics);
+        Assert.Empty(output.GetDiagnostics().Where(d => d.Severity == DiagnosticSeverity.Error));
+        string source = driver.GetRunResult().Results[0].GeneratedSources.Single().SourceText.ToString();
+        Assert.Contains("LayerInfo _unet_conv_in;", source, StringComparison.Ordinal);
+        Assert.DoesNotContain("_taesd_", source, StringComparison.Ordinal);
+        Assert.Contains("\"taesd/decoder.layers.0\" => new global::MixDQ.Runtime.Backends.LayerPrecision(16, 16),", source, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void InvalidClassName_Is064()
     {
         var (_, _, diagnostics) = Run(tiny.Json, className: "not-valid");

@@ -43,6 +43,12 @@ public sealed class ModelFolder : IDisposable
         "UNet2DConditionModel", "AutoencoderKL", "AutoencoderTiny", "CLIPTextModel", "CLIPTextModelWithProjection",
     };
 
+    /// <summary>
+    /// The optional TAESD decoder lives in <c>&lt;model&gt;/taesd</c> (where the runtime looks for it), not in
+    /// model_index.json; when present it is compiled like the other networks.
+    /// </summary>
+    public const string TaesdComponent = "taesd";
+
     /// <summary>Components a text-to-image pipeline cannot run without.</summary>
     public static readonly IReadOnlyList<string> RequiredComponents = ["unet", "vae", "text_encoder", "tokenizer", "scheduler"];
 
@@ -121,6 +127,8 @@ public sealed class ModelFolder : IDisposable
                 var component = OpenComponent(root, prop.Name, lib.GetString()!, klass.GetString()!);
                 if (component is not null) components.Add(component);
             }
+            if (!components.Any(c => c.Name == TaesdComponent) && File.Exists(Path.Combine(root, TaesdComponent, "config.json")))
+                components.Add(OpenComponent(root, TaesdComponent, "diffusers", "AutoencoderTiny")!);
 
             foreach (string required in RequiredComponents)
             {
