@@ -65,4 +65,20 @@ public sealed class CommandLineTests
         Assert.Equal(CompileCommandLine.ExitUsage, code);
         Assert.StartsWith($"error {ErrorCodes.InvalidArgument}: ", stderr, StringComparison.Ordinal);
     }
+
+    [Fact]
+    public void MixdqCompile_RunsTheSameCommand_WithTheCliExitCodes()
+    {
+        using var tmp = RepoPaths.NewTempDir();
+        var o = new StringWriter();
+        var e = new StringWriter();
+        Assert.Equal(MixDQ.Cli.CliApp.ExitOk, MixDQ.Cli.CliApp.Run(["compile", "--model", TinyModel.Directory, "--class", "ViaCli", "--out", tmp.Path], o, e));
+        Assert.True(File.Exists(tmp.File("ViaCli.mixdq.plan.json")));
+        Assert.Contains("mixdq: compiled ViaCli: ", o.ToString(), StringComparison.Ordinal);
+
+        var err = new StringWriter();
+        Assert.Equal(MixDQ.Cli.CliApp.ExitBadInput,
+            MixDQ.Cli.CliApp.Run(["compile", "--model", TinyModel.Directory, "--class", "ViaCli", "--out", tmp.Path, "--weight-bits", "5.5x"], new StringWriter(), err));
+        Assert.StartsWith($"error {ErrorCodes.MetadataInvalid}: ", err.ToString(), StringComparison.Ordinal);
+    }
 }
