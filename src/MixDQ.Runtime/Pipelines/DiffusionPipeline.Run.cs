@@ -1,5 +1,5 @@
 using MixDQ.Runtime.Backends;
-using MixDQ.Runtime.Backends.Reference;
+using MixDQ.Runtime.Backends.Cpu;
 using MixDQ.Runtime.Diagnostics;
 using MixDQ.Runtime.IO;
 using MixDQ.Runtime.Models;
@@ -50,7 +50,7 @@ public sealed partial class DiffusionPipeline
 
     private static DiffusionPipeline LoadCore(string modelDirectory, PipelineLoadOptions options)
     {
-        var backend = options.Backend ?? new ReferenceBackend();
+        var backend = options.Backend ?? new CpuBackend();
         var components = ModelComponents.Load(modelDirectory, backend, options);
         return new DiffusionPipeline(components, backend, options);
     }

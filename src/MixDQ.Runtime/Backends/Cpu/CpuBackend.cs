@@ -1,0 +1,276 @@
+using System.Numerics;
+using MixDQ.Runtime.Tensors;
+
+namespace MixDQ.Runtime.Backends.Cpu;
+
+/// <summary>
+/// The fast FP32 CPU implementation of <see cref="IComputeBackend"/>: SIMD (AVX-512F, AVX2+FMA, or a
+/// portable <see cref="Vector{T}"/> path, chosen once from what the processor supports), cache-blocked
+/// GEMM on a register-blocked micro-kernel shared by linear layers, convolutions and attention, and
+/// multithreaded on a bounded number of threads. Ops have the semantics of
+/// <see cref="Reference.ReferenceBackend"/> to FP32 rounding. Layers are computed in FP32 whatever
+/// their <see cref="LayerPrecision"/>. Instances are thread-safe: ops share no mutable state.
+/// </summary>
+public sealed class CpuBackend : IComputeBackend
+{
+    private readonly CpuParallel _parallel;
+    private readonly GemmEngine _gemm;
+
+    /// <summary>Creates the backend.</summary>
+    /// <param name="threads">Most threads one op uses; <see cref="Environment.ProcessorCount"/> when null.</param>
+    public CpuBackend(int? threads = null)
+        : this(threads, CpuIsaDetector.Best)
+    {
+    }
+
+    /// <summary>Creates the backend on a given instruction set (tests force the portable path with this).</summary>
+    internal CpuBackend(int? threads, CpuIsa isa)
+    {
+        int count = threads ?? Environment.ProcessorCount;
+        CpuChecks.True(count >= 1, nameof(CpuBackend), nameof(threads), $"must be ≥ 1, got {count}");
+        CpuChecks.True(CpuIsaDetector.IsSupported(isa), nameof(CpuBackend), "isa", $"{isa} is not supported by this processor");
+        _parallel = new CpuParallel(count);
+        _gemm = GemmEngine.Create(isa);
+    }
+
+    public string Name => "cpu";
+
+    /// <summary>Most threads one op uses.</summary>
+    public int Threads => _parallel.Threads;
+
+    /// <summary>The instruction set of the GEMM micro-kernel, e.g. <c>AVX-512F 8x32</c>.</summary>
+    public string InstructionSet => _gemm.Isa switch
+    {
+        CpuIsa.Avx512 => $"AVX-512F {_gemm.Mr}x{_gemm.Nr}",
+        CpuIsa.Avx2 => $"AVX2+FMA {_gemm.Mr}x{_gemm.Nr}",
+        _ => $"portable Vector<float>[{Vector<float>.Count}] {_gemm.Mr}x{_gemm.Nr}",
+    };
+
+    internal CpuIsa Isa => _gemm.Isa;
+
+    /// <summary>AVX-only helpers (transposes) follow the chosen ISA, so forcing the portable path tests their fallback.</summary>
+    private bool UseAvx => _gemm.Isa != CpuIsa.Portable;
+
+    /// <summary>An output tensor left uninitialised: every op writes each element of its output.</summary>
+    private static Tensor Output(params int[] shape) =>
+        new(GC.AllocateUninitializedArray<float>(checked((int)Tensor.ElementCount(shape))), shape);
+
+    public IPreparedLinear PrepareLinear(LayerInfo layer, Tensor weight, Tensor? bias)
+    {
+        const string op = nameof(PrepareLinear);
+        CpuChecks.NotNull(op, nameof(layer), layer);
+        CpuChecks.NotNull(op, nameof(weight), weight);
+        CpuChecks.True(weight.Rank is 2 or 4, op, nameof(weight), $"expected [out, in] (or [out, in, kh, kw]), got {Tensor.FormatShape(weight.Shape)} for {layer.QualifiedName}");
+        int n = weight.Dim(0), k = n == 0 ? 0 : weight.Length / n;
+        CpuChecks.True(n >= 1 && k >= 1, op, nameof(weight), $"empty weight {Tensor.FormatShape(weight.Shape)} for {layer.QualifiedName}");
+        if (bias is not null) CpuChecks.Length(op, nameof(bias), bias, n);
+        var packed = PackedPanels.Pack(weight.Data, n, k, _gemm.Nr);
+        return new CpuPreparedLinear(layer, k, n, packed, bias?.Data.ToArray(), _gemm);
+    }
+
+    public IPreparedConv2d PrepareConv2d(LayerInfo layer, Tensor weight, Tensor? bias, int stride, int padding)
+    {
+        const string op = nameof(PrepareConv2d);
+        CpuChecks.NotNull(op, nameof(layer), layer);
+        CpuChecks.Rank(op, nameof(weight), weight, 4);
+        int cout = weight.Dim(0), cin = weight.Dim(1), ks = weight.Dim(2);
+        CpuChecks.True(cout >= 1 && cin >= 1 && ks >= 1 && weight.Dim(3) == ks, op, nameof(weight),
+            $"expected a non-empty square kernel [out, in, k, k], got {Tensor.FormatShape(weight.Shape)} for {layer.QualifiedName}");
+        CpuChecks.Positive(op, nameof(stride), stride);
+        CpuChecks.True(padding >= 0, op, nameof(padding), $"must be ≥ 0, got {padding}");
+        if (bias is not null) CpuChecks.Length(op, nameof(bias), bias, cout);
+        var packed = PackedPanels.Pack(weight.Data, cout, cin * ks * ks, _gemm.Mr);
+        return new CpuPreparedConv2d(layer, cin, cout, ks, stride, padding, packed, bias?.Data.ToArray(), _gemm);
+    }
+
+    public Tensor Linear(IPreparedLinear layer, Tensor x)
+    {
+        const string op = nameof(Linear);
+        if (layer is not CpuPreparedLinear l) throw CpuChecks.Fail(op, nameof(layer), $"was not prepared by the CPU backend ({layer?.GetType().Name ?? "null"})");
+        CpuChecks.MinRank(op, nameof(x), x, 1);
+        CpuChecks.True(x.Dim(-1) == l.InFeatures, op, nameof(x), $"last dimension must be {l.InFeatures} for {l.Layer.QualifiedName}, got {Tensor.FormatShape(x.Shape)}");
+        var shape = x.ShapeArray();
+        shape[^1] = l.OutFeatures;
+        var y = Output(shape);
+        int m = x.Length / l.InFeatures;
+        if (m > 0) LinearDriver.Run(l.Engine, _parallel, x.Data, m, l.InFeatures, l.Weights, l.Bias, y.Data);
+        return y;
+    }
+
+    public Tensor Conv2d(IPreparedConv2d layer, Tensor x)
+    {
+        const string op = nameof(Conv2d);
+        if (layer is not CpuPreparedConv2d c) throw CpuChecks.Fail(op, nameof(layer), $"was not prepared by the CPU backend ({layer?.GetType().Name ?? "null"})");
+        CpuChecks.Rank(op, nameof(x), x, 4);
+        CpuChecks.True(x.Dim(1) == c.InChannels, op, nameof(x), $"expected {c.InChannels} channels for {c.Layer.QualifiedName}, got {Tensor.FormatShape(x.Shape)}");
+        var g = new ConvGeometry(c.InChannels, x.Dim(2), x.Dim(3), c.KernelSize, c.Stride, c.Padding);
+        CpuChecks.True(g.Height + 2 * g.Padding >= g.Kernel && g.Width + 2 * g.Padding >= g.Kernel, op, nameof(x),
+            $"input {Tensor.FormatShape(x.Shape)} is smaller than the {g.Kernel}x{g.Kernel} kernel of {c.Layer.QualifiedName}");
+        var y = Output(x.Dim(0), c.OutChannels, g.OutHeight, g.OutWidth);
+        if (y.Length > 0) Conv2dDriver.Run(c.Engine, _parallel, x.Data, x.Dim(0), g, c.Weights, c.Bias, y.Data);
+        return y;
+    }
+
+    public Tensor GroupNorm(Tensor x, int groups, Tensor gamma, Tensor beta, float eps, bool silu)
+    {
+        const string op = nameof(GroupNorm);
+        CpuChecks.MinRank(op, nameof(x), x, 2);
+        CpuChecks.Positive(op, nameof(groups), groups);
+        int b = x.Dim(0), c = x.Dim(1);
+        CpuChecks.True(c % groups == 0, op, nameof(groups), $"{c} channels do not split into {groups} groups");
+        CpuChecks.Length(op, nameof(gamma), gamma, c);
+        CpuChecks.Length(op, nameof(beta), beta, c);
+        var y = Output(x.ShapeArray());
+        if (x.Length > 0) Normalization.GroupNorm(_parallel, x.Data, b, c, groups, gamma.Data, beta.Data, eps, silu, y.Data);
+        return y;
+    }
+
+    public Tensor LayerNorm(Tensor x, Tensor gamma, Tensor beta, float eps)
+    {
+        const string op = nameof(LayerNorm);
+        CpuChecks.MinRank(op, nameof(x), x, 1);
+        int c = x.Dim(-1);
+        CpuChecks.Length(op, nameof(gamma), gamma, c);
+        CpuChecks.Length(op, nameof(beta), beta, c);
+        var y = Output(x.ShapeArray());
+        if (x.Length > 0) Normalization.LayerNorm(_parallel, x.Data, c, gamma.Data, beta.Data, eps, y.Data);
+        return y;
+    }
+
+    public Tensor Attention(Tensor q, Tensor k, Tensor v, int heads, bool causal)
+    {
+        const string op = nameof(Attention);
+        CpuChecks.Rank(op, nameof(q), q, 3);
+        CpuChecks.Rank(op, nameof(k), k, 3);
+        CpuChecks.Rank(op, nameof(v), v, 3);
+        CpuChecks.Positive(op, nameof(heads), heads);
+        int b = q.Dim(0), lq = q.Dim(1), lk = k.Dim(1), hd = q.Dim(2);
+        CpuChecks.True(k.SameShape(v), op, nameof(v), $"k {Tensor.FormatShape(k.Shape)} and v {Tensor.FormatShape(v.Shape)} differ");
+        CpuChecks.True(k.Dim(0) == b && k.Dim(2) == hd, op, nameof(k), $"q {Tensor.FormatShape(q.Shape)} and k {Tensor.FormatShape(k.Shape)} disagree on batch or channels");
+        CpuChecks.True(hd % heads == 0 && hd > 0, op, nameof(heads), $"{hd} channels do not split into {heads} heads");
+        CpuChecks.Positive(op, "k.Dim(1)", lk);
+        var y = Output(b, lq, hd);
+        if (y.Length > 0) AttentionDriver.Run(_gemm, _parallel, q.Data, k.Data, v.Data, b, lq, lk, heads, causal, y.Data);
+        return y;
+    }
+
+    public Tensor Activate(Tensor x, Activation activation)
+    {
+        CpuChecks.NotNull(nameof(Activate), nameof(x), x);
+        CpuChecks.True(Enum.IsDefined(activation), nameof(Activate), nameof(activation), $"unknown activation {(int)activation}");
+        var y = Output(x.ShapeArray());
+        Elementwise.Activate(_parallel, activation, x.Data, y.Data);
+        return y;
+    }
+
+    public Tensor Geglu(Tensor x)
+    {
+        const string op = nameof(Geglu);
+        CpuChecks.MinRank(op, nameof(x), x, 1);
+        int c2 = x.Dim(-1);
+        CpuChecks.True(c2 % 2 == 0, op, nameof(x), $"last dimension must be even, got {Tensor.FormatShape(x.Shape)}");
+        var shape = x.ShapeArray();
+        shape[^1] = c2 / 2;
+        var y = Output(shape);
+        if (y.Length > 0) Elementwise.Geglu(_parallel, x.Data, x.Length / c2, c2 / 2, y.Data);
+        return y;
+    }
+
+    public Tensor Add(Tensor a, Tensor b)
+    {
+        CpuChecks.NotNull(nameof(Add), nameof(a), a);
+        CpuChecks.NotNull(nameof(Add), nameof(b), b);
+        CpuChecks.True(a.SameShape(b), nameof(Add), nameof(b), $"shapes differ: {Tensor.FormatShape(a.Shape)} and {Tensor.FormatShape(b.Shape)}");
+        var y = Output(a.ShapeArray());
+        Elementwise.Add(_parallel, a.Data, b.Data, y.Data);
+        return y;
+    }
+
+    public Tensor AddChannelBias(Tensor x, Tensor bias)
+    {
+        const string op = nameof(AddChannelBias);
+        CpuChecks.MinRank(op, nameof(x), x, 2);
+        int b = x.Dim(0), c = x.Dim(1);
+        CpuChecks.Length(op, nameof(bias), bias, (long)b * c);
+        var y = Output(x.ShapeArray());
+        if (y.Length > 0) Elementwise.AddPlaneBias(_parallel, x.Data, bias.Data, x.Length / (b * c), y.Data);
+        return y;
+    }
+
+    public Tensor Affine(Tensor x, float scale, float shift)
+    {
+        CpuChecks.NotNull(nameof(Affine), nameof(x), x);
+        var y = Output(x.ShapeArray());
+        Elementwise.Affine(_parallel, x.Data, scale, shift, y.Data);
+        return y;
+    }
+
+    public Tensor UpsampleNearest(Tensor x, int outH, int outW)
+    {
+        const string op = nameof(UpsampleNearest);
+        CpuChecks.Rank(op, nameof(x), x, 4);
+        CpuChecks.Positive(op, nameof(outH), outH);
+        CpuChecks.Positive(op, nameof(outW), outW);
+        int b = x.Dim(0), c = x.Dim(1), h = x.Dim(2), w = x.Dim(3);
+        CpuChecks.True(h >= 1 && w >= 1, op, nameof(x), $"empty image {Tensor.FormatShape(x.Shape)}");
+        var y = Output(b, c, outH, outW);
+        if (y.Length > 0) Layout.UpsampleNearest(_parallel, x.Data, b * c, h, w, outH, outW, y.Data);
+        return y;
+    }
+
+    public Tensor Concat(Tensor a, Tensor b, int axis)
+    {
+        const string op = nameof(Concat);
+        CpuChecks.MinRank(op, nameof(a), a, 1);
+        CpuChecks.Rank(op, nameof(b), b, a.Rank);
+        int ax = axis < 0 ? axis + a.Rank : axis;
+        CpuChecks.True(ax >= 0 && ax < a.Rank, op, nameof(axis), $"axis {axis} is outside rank {a.Rank}");
+        for (int i = 0; i < a.Rank; i++)
+            CpuChecks.True(i == ax || a.Dim(i) == b.Dim(i), op, nameof(b),
+                $"{Tensor.FormatShape(a.Shape)} and {Tensor.FormatShape(b.Shape)} differ outside axis {ax}");
+        int outer = 1, inner = 1;
+        for (int i = 0; i < ax; i++) outer *= a.Dim(i);
+        for (int i = ax + 1; i < a.Rank; i++) inner *= a.Dim(i);
+        var shape = a.ShapeArray();
+        shape[ax] = a.Dim(ax) + b.Dim(ax);
+        var y = Output(shape);
+        if (y.Length > 0) Layout.Concat(_parallel, a.Data, b.Data, outer, a.Dim(ax) * inner, b.Dim(ax) * inner, y.Data);
+        return y;
+    }
+
+    public Tensor NchwToTokens(Tensor x)
+    {
+        CpuChecks.Rank(nameof(NchwToTokens), nameof(x), x, 4);
+        int b = x.Dim(0), c = x.Dim(1), hw = x.Dim(2) * x.Dim(3);
+        var y = Output(b, hw, c);
+        if (y.Length > 0) Layout.Transpose(_parallel, x.Data, y.Data, b, c, hw, UseAvx);
+        return y;
+    }
+
+    public Tensor TokensToNchw(Tensor x, int height, int width)
+    {
+        const string op = nameof(TokensToNchw);
+        CpuChecks.Rank(op, nameof(x), x, 3);
+        CpuChecks.True(height >= 0 && width >= 0 && (long)height * width == x.Dim(1), op, nameof(x),
+            $"{Tensor.FormatShape(x.Shape)} does not hold {height}x{width} tokens");
+        int b = x.Dim(0), hw = x.Dim(1), c = x.Dim(2);
+        var y = Output(b, c, height, width);
+        if (y.Length > 0) Layout.Transpose(_parallel, x.Data, y.Data, b, hw, c, UseAvx);
+        return y;
+    }
+
+    public Tensor Embedding(Tensor table, int[] ids, int batch)
+    {
+        const string op = nameof(Embedding);
+        CpuChecks.Rank(op, nameof(table), table, 2);
+        CpuChecks.NotNull(op, nameof(ids), ids);
+        CpuChecks.Positive(op, nameof(batch), batch);
+        CpuChecks.True(ids.Length % batch == 0, op, nameof(ids), $"{ids.Length} ids do not split into {batch} sequences");
+        int vocab = table.Dim(0), c = table.Dim(1);
+        for (int i = 0; i < ids.Length; i++)
+            CpuChecks.True((uint)ids[i] < (uint)vocab, op, nameof(ids), $"id {ids[i]} at {i} is outside the table's {vocab} rows");
+        var y = Output(batch, ids.Length / batch, c);
+        for (int i = 0; i < ids.Length; i++) Array.Copy(table.Data, (long)ids[i] * c, y.Data, (long)i * c, c);
+        return y;
+    }
+}

@@ -1,0 +1,214 @@
+using System.Runtime.CompilerServices;
+using System.Runtime.Intrinsics.X86;
+
+namespace MixDQ.Runtime.Backends.Cpu;
+
+/// <summary>
+/// A matrix stored as panels of <see cref="Width"/> rows, each panel k-major: element (row, k) of the
+/// source [rows, cols] sits at <c>panel(row / Width)[k · Width + row % Width]</c>. Rows past
+/// <see cref="Rows"/> are zero, so the micro-kernel never reads outside the panel.
+/// </summary>
+internal sealed unsafe class PackedPanels
+{
+    private readonly AlignedBuffer _buffer;
+
+    public PackedPanels(int rows, int cols, int width)
+    {
+        Rows = rows;
+        Cols = cols;
+        Width = width;
+        PanelCount = (rows + width - 1) / width;
+        _buffer = new AlignedBuffer(checked(PanelCount * cols * width));
+    }
+
+    public int Rows { get; }
+
+    public int Cols { get; }
+
+    public int Width { get; }
+
+    public int PanelCount { get; }
+
+    /// <summary>Floats from one panel to the next.</summary>
+    public nint PanelStride => (nint)Cols * Width;
+
+    public float* Panel(int index) => _buffer.Pointer + index * PanelStride;
+
+    /// <summary>Packs a row-major [rows, cols] matrix.</summary>
+    public static PackedPanels Pack(ReadOnlySpan<float> source, int rows, int cols, int width)
+    {
+        var packed = new PackedPanels(rows, cols, width);
+        fixed (float* src = source)
+        {
+            for (int p = 0; p < packed.PanelCount; p++)
+                Packing.PackPanel(src + (nint)p * width * cols, cols, Math.Min(width, rows - p * width), cols, width, packed.Panel(p), width);
+        }
+        return packed;
+    }
+}
+
+internal static unsafe class Packing
+{
+    /// <summary>
+    /// dst[k · dstStep + r] = src[r · ld + k] for r &lt; rows, k &lt; cols; rows up to
+    /// <paramref name="width"/> are zero-filled. Full 8-row panels packed to consecutive rows of 8
+    /// (the AVX-512 kernel's A side) go through an in-register 8×8 transpose.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static void PackPanel(float* src, nint ld, int rows, int cols, int width, float* dst, nint dstStep)
+    {
+        int k = 0;
+        if (width == 8 && rows == 8 && dstStep == 8 && Avx.IsSupported)
+            k = Transpose8(src, ld, cols, dst);
+        if (k == cols) return;
+        for (int r = 0; r < rows; r++)
+        {
+            float* s = src + r * ld;
+            float* d = dst + r;
+            for (int c = k; c < cols; c++) d[c * dstStep] = s[c];
+        }
+        for (int r = rows; r < width; r++)
+        {
+            float* d = dst + r;
+            for (int c = k; c < cols; c++) d[c * dstStep] = 0;
+        }
+    }
+
+    /// <summary>Packs columns in blocks of 8 through <see cref="Transpose8x8"/>; returns the columns done.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static int Transpose8(float* src, nint ld, int cols, float* dst)
+    {
+        int k = 0;
+        for (; k <= cols - 8; k += 8) Transpose8x8(src + k, ld, dst + k * 8, 8);
+        return k;
+    }
+
+    /// <summary>
+    /// dst[c · ldd + r] = src[r · lds + c] for an 8×8 block, in registers: the classic AVX
+    /// unpack / shuffle / 128-bit permute sequence. Callers check <see cref="Avx.IsSupported"/>.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static void Transpose8x8(float* src, nint lds, float* dst, nint ldd)
+    {
+        var r0 = Avx.LoadVector256(src);
+        var r1 = Avx.LoadVector256(src + lds);
+        var r2 = Avx.LoadVector256(src + 2 * lds);
+        var r3 = Avx.LoadVector256(src + 3 * lds);
+        var r4 = Avx.LoadVector256(src + 4 * lds);
+        var r5 = Avx.LoadVector256(src + 5 * lds);
+        var r6 = Avx.LoadVector256(src + 6 * lds);
+        var r7 = Avx.LoadVector256(src + 7 * lds);
+        var t0 = Avx.UnpackLow(r0, r1);
+        var t1 = Avx.UnpackHigh(r0, r1);
+        var t2 = Avx.UnpackLow(r2, r3);
+        var t3 = Avx.UnpackHigh(r2, r3);
+        var t4 = Avx.UnpackLow(r4, r5);
+        var t5 = Avx.UnpackHigh(r4, r5);
+        var t6 = Avx.UnpackLow(r6, r7);
+        var t7 = Avx.UnpackHigh(r6, r7);
+        var u0 = Avx.Shuffle(t0, t2, 0x44);
+        var u1 = Avx.Shuffle(t0, t2, 0xEE);
+        var u2 = Avx.Shuffle(t1, t3, 0x44);
+        var u3 = Avx.Shuffle(t1, t3, 0xEE);
+        var u4 = Avx.Shuffle(t4, t6, 0x44);
+        var u5 = Avx.Shuffle(t4, t6, 0xEE);
+        var u6 = Avx.Shuffle(t5, t7, 0x44);
+        var u7 = Avx.Shuffle(t5, t7, 0xEE);
+        Avx.Store(dst, Avx.Permute2x128(u0, u4, 0x20));
+        Avx.Store(dst + ldd, Avx.Permute2x128(u1, u5, 0x20));
+        Avx.Store(dst + 2 * ldd, Avx.Permute2x128(u2, u6, 0x20));
+        Avx.Store(dst + 3 * ldd, Avx.Permute2x128(u3, u7, 0x20));
+        Avx.Store(dst + 4 * ldd, Avx.Permute2x128(u0, u4, 0x31));
+        Avx.Store(dst + 5 * ldd, Avx.Permute2x128(u1, u5, 0x31));
+        Avx.Store(dst + 6 * ldd, Avx.Permute2x128(u2, u6, 0x31));
+        Avx.Store(dst + 7 * ldd, Avx.Permute2x128(u3, u7, 0x31));
+    }
+}
+
+/// <summary>
+/// The cache-blocked part of GEMM that needs the micro-kernel: walks the Mr×Nr tiles of one
+/// block of C. Drivers (linear, convolution, attention) pack their operands and call
+/// <see cref="Macro"/>; only this class is specialised per instruction set.
+/// </summary>
+internal abstract unsafe class GemmEngine
+{
+    public abstract CpuIsa Isa { get; }
+
+    /// <summary>Rows of C per micro-tile (the A panel width).</summary>
+    public abstract int Mr { get; }
+
+    /// <summary>Columns of C per micro-tile (the B panel width).</summary>
+    public abstract int Nr { get; }
+
+    /// <summary>
+    /// C[m, n] (row stride <paramref name="ldc"/>) = (accumulate ? C : 0) + A·B over <paramref name="kc"/>.
+    /// A panel i (rows i·Mr ..) starts at <c>a + i·aPanelStride</c> and advances <paramref name="aStep"/>
+    /// per k; it must be readable for Mr rows even where m is not a multiple of Mr. B panel j
+    /// (columns j·Nr ..) is packed, starts at <c>b + j·bPanelStride</c>, Nr floats per k. Only the
+    /// m×n region of C is written.
+    /// </summary>
+    public abstract void Macro(int m, int n, int kc, float* a, nint aPanelStride, nint aStep,
+        float* b, nint bPanelStride, float* c, nint ldc, bool accumulate);
+
+    public static GemmEngine Create(CpuIsa isa) => isa switch
+    {
+        CpuIsa.Avx512 => new GemmEngine<Avx512Kernel8x32>(isa),
+        CpuIsa.Avx2 => new GemmEngine<Avx2Kernel6x16>(isa),
+        _ => new GemmEngine<PortableKernel4x2V>(CpuIsa.Portable),
+    };
+}
+
+internal sealed unsafe class GemmEngine<TKernel>(CpuIsa isa) : GemmEngine
+    where TKernel : struct, IMicroKernel
+{
+    public override CpuIsa Isa => isa;
+
+    public override int Mr => TKernel.Mr;
+
+    public override int Nr => TKernel.Nr;
+
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public override void Macro(int m, int n, int kc, float* a, nint aPanelStride, nint aStep,
+        float* b, nint bPanelStride, float* c, nint ldc, bool accumulate)
+    {
+        int mr = TKernel.Mr, nr = TKernel.Nr;
+        int fullRows = m / mr * mr;
+        // B micro-panel outer, A micro-panels inner: the kc×Nr slice of B stays in L1 while the
+        // A panels stream from L2.
+        for (int j = 0; j < n; j += nr)
+        {
+            float* bp = b + j / nr * bPanelStride;
+            float* cj = c + j;
+            int cols = Math.Min(nr, n - j);
+            if (cols == nr)
+            {
+                for (int i = 0; i < fullRows; i += mr)
+                    TKernel.Run(kc, a + i / mr * aPanelStride, aStep, bp, cj + i * ldc, ldc, accumulate);
+                if (fullRows < m)
+                    EdgeTile(m - fullRows, cols, kc, a + fullRows / mr * aPanelStride, aStep, bp, cj + fullRows * ldc, ldc, accumulate);
+            }
+            else
+            {
+                for (int i = 0; i < m; i += mr)
+                    EdgeTile(Math.Min(mr, m - i), cols, kc, a + i / mr * aPanelStride, aStep, bp, cj + i * ldc, ldc, accumulate);
+            }
+        }
+    }
+
+    /// <summary>A partial tile: run the full kernel on a scratch tile and copy the valid part.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void EdgeTile(int rows, int cols, int kc, float* a, nint aStep, float* b, float* c, nint ldc, bool accumulate)
+    {
+        int nr = TKernel.Nr;
+        float* tile = stackalloc float[TKernel.Mr * nr];
+        if (accumulate)
+        {
+            new Span<float>(tile, TKernel.Mr * nr).Clear();
+            for (int r = 0; r < rows; r++)
+                new ReadOnlySpan<float>(c + r * ldc, cols).CopyTo(new Span<float>(tile + r * nr, cols));
+        }
+        TKernel.Run(kc, a, aStep, b, tile, nr, accumulate);
+        for (int r = 0; r < rows; r++)
+            new ReadOnlySpan<float>(tile + r * nr, cols).CopyTo(new Span<float>(c + r * ldc, cols));
+    }
+}
