@@ -1,9 +1,8 @@
 using System.Globalization;
-using System.Text;
 
 namespace MixDQ.Compiler;
 
-/// <summary>Checks and derives C# class names for compiled models.</summary>
+/// <summary>Checks C# class names for compiled models (the MSBuild task has its own, dependency-free copy).</summary>
 public static class ClassNames
 {
     private static readonly HashSet<string> Keywords = new(StringComparer.Ordinal)
@@ -27,23 +26,6 @@ public static class ClassNames
             if (!IsPart(name[i])) return false;
         }
         return true;
-    }
-
-    /// <summary>A PascalCase identifier from a folder name: <c>tiny-shapes</c> → <c>TinyShapes</c>, <c>sd_turbo</c> → <c>SdTurbo</c>.</summary>
-    public static string FromFolderName(string folderName)
-    {
-        var sb = new StringBuilder();
-        bool upper = true;
-        foreach (char c in folderName)
-        {
-            if (!IsPart(c)) { upper = true; continue; }
-            if (c == '_') { upper = true; continue; }
-            sb.Append(upper ? char.ToUpperInvariant(c) : c);
-            upper = false;
-        }
-        string name = sb.ToString();
-        if (name.Length == 0) return "Model";
-        return IsStart(name[0]) ? name : "Model" + name;
     }
 
     private static bool IsStart(char c) => c == '_' || char.IsLetter(c) || CharUnicodeInfo.GetUnicodeCategory(c) == UnicodeCategory.LetterNumber;
