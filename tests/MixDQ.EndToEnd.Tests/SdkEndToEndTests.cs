@@ -73,13 +73,15 @@ public sealed class SdkEndToEndTests(PackedFeedFixture feed, ITestOutputHelper l
     }
 
     [Fact]
-    public void TwoModels_BothGenerated_AndTheCompilersWarningCarriesCodeAndLine()
+    public void SeveralModels_AllGenerated_DefaultsApply_AndTheCompilersWarningCarriesCodeAndLine()
     {
         string items = string.Join("\n",
             $"""    <MixDQModel Include="{TinyModel.Directory}" ClassName="Plain" />""",
-            $"""    <MixDQModel Include="{TinyModel.Directory}" ClassName="Quantized" WeightBits="4" ActivationBits="8" Namespace="Consumer.Models" />""");
+            $"""    <MixDQModel Include="{TinyModel.Directory}" ClassName="Quantized" WeightBits="4" ActivationBits="8" Namespace="Consumer.Models" />""",
+            $"""    <MixDQModel Include="{TinyModel.Directory}" />""");
+        // The third item takes every default: ClassName from the folder name (tiny-random → TinyRandom), 16 bits, 1 step.
         using var app = feed.NewConsumer(items, """
-            Console.WriteLine($"{Consumer.Plain.Plan.LayerCount} {Consumer.Models.Quantized.Plan.RequestedWeightBits} {Consumer.Models.Quantized.Plan.Layers[0].Precision}");
+            Console.WriteLine($"{Consumer.Plain.Plan.LayerCount} {Consumer.Models.Quantized.Plan.RequestedWeightBits} {Consumer.Models.Quantized.Plan.Layers[0].Precision} {Consumer.TinyRandom.Plan.RequestedWeightBits} {Consumer.TinyRandom.Plan.Steps}");
             """);
 
         var build = app.Build("-p:TreatWarningsAsErrors=false");
@@ -90,7 +92,7 @@ public sealed class SdkEndToEndTests(PackedFeedFixture feed, ITestOutputHelper l
         Assert.Contains("not implemented yet", warning.Groups["msg"].Value, StringComparison.Ordinal);
 
         var run = app.RunApp();
-        Assert.Equal("116 4 FP16", run.Output.Trim());
+        Assert.Equal("116 4 FP16 16 1", run.Output.Trim());
     }
 
     [Fact]
