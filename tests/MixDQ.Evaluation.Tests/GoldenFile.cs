@@ -1,0 +1,43 @@
+using System.Buffers.Binary;
+using System.Text;
+using System.Text.Json;
+
+namespace MixDQ.Evaluation.Tests;
+
+/// <summary>A minimal safetensors reader for the golden files (U8 / F32 / I32 tensors and __metadata__).</summary>
+internal sealed class GoldenFile
+{
+    private readonly byte[] _bytes;
+    private readonly long _dataStart;
+    private readonly Dictionary<string, (string DType, int[] Shape, long Begin, long End)> _entries = new();
+
+    public GoldenFile(string path)
+    {
+        _bytes = File.ReadAllBytes(path);
+        long n = (long)BinaryPrimitives.ReadUInt64LittleEndian(_bytes);
+        _dataStart = 8 + n;
+        using var doc = JsonDocument.Parse(Encoding.UTF8.GetString(_bytes, 8, (int)n));
+        foreach (var p in doc.RootElement.EnumerateObject())
+        {
+            if (p.Name == "__metadata__")
+            {
+                foreach (var m in p.Value.EnumerateObject()) Metadata[m.Name] = m.Value.GetString()!;
+                continue;
+            }
+            var offsets = p.Value.GetProperty("data_offsets").EnumerateArray().Select(e => e.GetInt64()).ToArray();
+            var shape = p.Value.GetProperty("shape").EnumerateArray().Select(e => e.GetInt32()).ToArray();
+            _entries[p.Name] = (p.Value.GetProperty("dtype").GetString()!, shape, offsets[0], offsets[1]);
+        }
+    }
+
+    public Dictionary<string, string> Metadata { get; } = new();
+
+    public int[] Shape(string name) => _entries[name].Shape;
+
+    public byte[] U8(string name)
+    {
+        var e = _entries[name];
+        Assert.Equal("U8", e.DType);
+        return _bytes.AsSpan((int)(_dataStart + e.Begin), (int)(e.End - e.Begin)).ToArray();
+    }
+}
