@@ -34,6 +34,30 @@ internal sealed class GoldenFile
 
     public int[] Shape(string name) => _entries[name].Shape;
 
+    public IEnumerable<string> Names => _entries.Keys;
+
+    public string DType(string name) => _entries[name].DType;
+
+    public float[] F32(string name)
+    {
+        var e = _entries[name];
+        Assert.Equal("F32", e.DType);
+        var span = _bytes.AsSpan((int)(_dataStart + e.Begin), (int)(e.End - e.Begin));
+        var result = new float[span.Length / 4];
+        for (int i = 0; i < result.Length; i++) result[i] = BinaryPrimitives.ReadSingleLittleEndian(span[(4 * i)..]);
+        return result;
+    }
+
+    public int[] I32(string name)
+    {
+        var e = _entries[name];
+        Assert.Equal("I32", e.DType);
+        var span = _bytes.AsSpan((int)(_dataStart + e.Begin), (int)(e.End - e.Begin));
+        var result = new int[span.Length / 4];
+        for (int i = 0; i < result.Length; i++) result[i] = BinaryPrimitives.ReadInt32LittleEndian(span[(4 * i)..]);
+        return result;
+    }
+
     public byte[] U8(string name)
     {
         var e = _entries[name];

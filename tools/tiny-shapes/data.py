@@ -7,7 +7,7 @@ import numpy as np
 
 import world
 
-RUNS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "runs")
+RUNS = os.environ.get("TINYSHAPES_RUNS") or os.path.join(os.path.dirname(os.path.abspath(__file__)), "runs")
 DATA_SEED = 1234
 DATA_COUNT = 16000
 
