@@ -10,5 +10,6 @@ internal static class CommandSet
         GenerateCommand.Create(context),
         TokenizeCommand.Create(context),
         InspectCommand.Create(context),
+        EvaluateCommand.Create(context),
     ];
 }
