@@ -11,5 +11,6 @@ internal static class CommandSet
         TokenizeCommand.Create(context),
         InspectCommand.Create(context),
         CompileCommand.Create(context),
+        EvaluateCommand.Create(context),
     ];
 }
