@@ -10,5 +10,7 @@ internal static class CommandSet
         GenerateCommand.Create(context),
         TokenizeCommand.Create(context),
         InspectCommand.Create(context),
+        CompileCommand.Create(context),
+        EvaluateCommand.Create(context),
     ];
 }

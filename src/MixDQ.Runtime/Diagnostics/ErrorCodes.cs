@@ -53,6 +53,8 @@ public static class ErrorCodes
     public const string ClassNameInvalid = "MIXDQ064";
     public const string DuplicateClassName = "MIXDQ065";
     public const string CompilerFailed = "MIXDQ066";
+    public const string AnalysisNotImplemented = "MIXDQ067"; // a warning: requested integer bits, plan stays FP16
+    public const string ArtifactPlanMismatch = "MIXDQ068";
 
     // Judge and metrics.
     public const string JudgeImageSize = "MIXDQ080";

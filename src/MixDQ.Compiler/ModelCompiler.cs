@@ -1,0 +1,192 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Reflection;
+using System.Text.Json;
+using MixDQ.Compiler.Hashing;
+using MixDQ.Compiler.Models;
+using MixDQ.Compiler.Plans;
+using MixDQ.Compiler.Safetensors;
+using MixDQ.Runtime.Diagnostics;
+using MixDQ.Runtime.Imaging;
+using MixDQ.Runtime.Tensors;
+
+namespace MixDQ.Compiler;
+
+/// <summary>One compilation: which model, which class, where to write, with which settings.</summary>
+public sealed record CompileRequest(string ModelDirectory, string ClassName, string OutputDirectory, CompileSettings Settings);
+
+/// <summary>What a compilation produced.</summary>
+public sealed record CompileResult(
+    PlanDocument Plan,
+    string PlanPath,
+    string PlanHash,
+    string ArtifactPath,
+    long ArtifactBytes,
+    IReadOnlyList<MixDQWarning> Warnings,
+    TimeSpan Elapsed);
+
+/// <summary>
+/// Reads a diffusers folder and writes <c>{Class}.mixdq.plan.json</c> and <c>{Class}.mixdq.safetensors</c>.
+/// The artifact holds every tensor of the networks the runtime runs (text encoders, UNet, VAE), named
+/// <c>component/tensor</c>, floats at the plan's precision, plus in <c>__metadata__</c> the plan hash, the
+/// input hash and the small text files (model_index.json, configs, tokenizer files) as <c>mixdq.file:path</c>,
+/// so that the artifact alone is enough to run the model.
+/// </summary>
+public static class ModelCompiler
+{
+    public const string ArtifactSuffix = ".mixdq.safetensors";
+
+    /// <summary>Metadata keys of the artifact.</summary>
+    public static class ArtifactKeys
+    {
+        public const string FormatVersion = "mixdq.artifact_version";
+        public const string PlanHash = "mixdq.plan_hash";
+        public const string InputHash = "mixdq.input_hash";
+        public const string ClassName = "mixdq.class_name";
+        public const string FilePrefix = "mixdq.file:";
+    }
+
+    /// <summary>The version written into plans (the assembly's informational version without the commit suffix).</summary>
+    public static string CompilerVersion { get; } = ReadVersion();
+
+    public static CompileResult Compile(CompileRequest request, IModelDescriber? describer = null, IProgress<string>? progress = null,
+        CancellationToken cancellationToken = default)
+    {
+        var clock = Stopwatch.StartNew();
+        describer ??= new RuntimeModelDescriber();
+        ValidateRequest(request);
+        var warnings = new List<MixDQWarning>();
+
+        progress?.Report($"reading model folder {request.ModelDirectory}");
+        using var folder = ModelFolder.Open(request.ModelDirectory);
+
+        var inputs = folder.InputFiles().ToList();
+        string inputHash = InputHasher.Hash(folder.Root, inputs,
+            new Progress(p => progress?.Report($"hashing {p.File} ({p.Index + 1}/{p.Count})")), cancellationToken);
+
+        string? promptsHash = request.Settings.CalibrationPromptsFile is { } prompts ? InputHasher.HashFile(prompts) : null;
+        var (wBits, aBits, floatDType) = PrecisionPlanner.Choose(request.Settings, warnings);
+
+        var layers = new List<PlanLayer>();
+        var descriptions = new Dictionary<string, ComponentDescription>(StringComparer.Ordinal);
+        foreach (var component in folder.Components.Where(c => c.Role == ComponentRole.Network))
+        {
+            progress?.Report($"describing {component.Name} ({component.ClassName})");
+            var description = describer.Describe(component);
+            descriptions.Add(component.Name, description);
+            foreach (var layer in description.Layers)
+                layers.Add(new PlanLayer(layer.Component, layer.Name, layer.Kind, layer.WeightShape, wBits, aBits,
+                    LayerGrouping.Classify(layer.Component, layer.Name)));
+        }
+
+        string artifactFile = request.ClassName + ArtifactSuffix;
+        var plan = new PlanDocument(
+            PlanDocument.CurrentSchemaVersion, CompilerVersion, request.ClassName, inputHash, ModelFamily(folder), folder.PipelineClass,
+            new PlanSettings(request.Settings.WeightBits, request.Settings.ActivationBits, request.Settings.Steps, promptsHash),
+            new PlanArtifact(artifactFile, floatDType),
+            folder.Components.Select(c => new PlanComponent(c.Name, c.ClassName, c.WeightsRelativePath)).ToList(),
+            layers,
+            PlanTotals.Of(layers));
+        byte[] planBytes = plan.ToUtf8Json();
+        string planHash = PlanDocument.HashOf(planBytes);
+
+        Directory.CreateDirectory(request.OutputDirectory);
+        string artifactPath = Path.GetFullPath(Path.Combine(request.OutputDirectory, artifactFile));
+        string planPath = Path.GetFullPath(Path.Combine(request.OutputDirectory, request.ClassName + PlanDocument.FileSuffix));
+
+        progress?.Report($"writing {artifactFile} ({floatDType})");
+        var tensors = ArtifactTensors(folder, descriptions, Enum.Parse<DType>(floatDType));
+        var metadata = ArtifactMetadata(folder, request.ClassName, planHash, inputHash);
+        AtomicFile.Write(artifactPath, s => SafetensorsWriter.Write(s, tensors, metadata, cancellationToken));
+        // The plan goes last: a plan on disk always has its artifact beside it.
+        AtomicFile.WriteAllBytes(planPath, planBytes);
+
+        return new CompileResult(plan, planPath, planHash, artifactPath, new FileInfo(artifactPath).Length, warnings, clock.Elapsed);
+    }
+
+    private static void ValidateRequest(CompileRequest request)
+    {
+        if (!ClassNames.IsValidIdentifier(request.ClassName))
+            throw new MixDQException(ErrorCodes.ClassNameInvalid,
+                $"class name '{request.ClassName}' is not a C# identifier; use letters, digits and '_', not starting with a digit", item: "ClassName");
+        var s = request.Settings;
+        if (!CompileSettings.AllowedWeightBits.Contains(s.WeightBits))
+            throw new MixDQException(ErrorCodes.MetadataInvalid,
+                $"weight bits {s.WeightBits} is not supported; use one of {string.Join(", ", CompileSettings.AllowedWeightBits)}", item: "WeightBits");
+        if (!CompileSettings.AllowedActivationBits.Contains(s.ActivationBits))
+            throw new MixDQException(ErrorCodes.MetadataInvalid,
+                $"activation bits {s.ActivationBits} is not supported; use one of {string.Join(", ", CompileSettings.AllowedActivationBits)}", item: "ActivationBits");
+        if (s.Steps is < 1 or > 1000)
+            throw new MixDQException(ErrorCodes.MetadataInvalid, $"steps {s.Steps} must be between 1 and 1000", item: "Steps");
+        if (s.CalibrationPromptsFile is { } f && !File.Exists(f))
+            throw new MixDQException(ErrorCodes.MetadataInvalid, "the calibration prompts file does not exist", f, "CalibrationPrompts");
+    }
+
+    /// <summary>A short family name from the pipeline class and the UNet's text width.</summary>
+    private static string ModelFamily(ModelFolder folder)
+    {
+        if (folder.PipelineClass == "StableDiffusionXLPipeline") return "sdxl";
+        if (folder.PipelineClass != "StableDiffusionPipeline") return folder.PipelineClass;
+        string? unetConfig = folder.Find("unet")?.ConfigJson;
+        if (unetConfig is null) return "sd";
+        using var doc = JsonDocument.Parse(unetConfig, new JsonDocumentOptions { AllowTrailingCommas = true, CommentHandling = JsonCommentHandling.Skip });
+        return doc.RootElement.TryGetProperty("cross_attention_dim", out var d) && d.ValueKind == JsonValueKind.Number
+            ? d.GetInt32() switch { 768 => "sd1", 1024 => "sd2", _ => "sd" }
+            : "sd";
+    }
+
+    /// <summary>The tensors the runtime reads (the VAE encoder, for one, stays behind), in name order.</summary>
+    private static List<TensorCopy> ArtifactTensors(ModelFolder folder, Dictionary<string, ComponentDescription> descriptions, DType floatDType)
+    {
+        var list = new List<TensorCopy>();
+        foreach (var c in folder.Components.Where(c => c.Weights is not null))
+        {
+            var uses = descriptions[c.Name].UsesTensor;
+            foreach (var e in c.Weights!.Tensors.Where(e => uses(e.Name)).OrderBy(e => e.Name, StringComparer.Ordinal))
+            {
+                bool isFloat = e.DType is DType.F16 or DType.BF16 or DType.F32 or DType.F64;
+                list.Add(new TensorCopy($"{c.Name}/{e.Name}", c.Weights, e, isFloat ? floatDType : e.DType));
+            }
+        }
+        return list;
+    }
+
+    private static Dictionary<string, string> ArtifactMetadata(ModelFolder folder, string className, string planHash, string inputHash)
+    {
+        var metadata = new Dictionary<string, string>(StringComparer.Ordinal)
+        {
+            [ArtifactKeys.FormatVersion] = "1",
+            [ArtifactKeys.PlanHash] = planHash,
+            [ArtifactKeys.InputHash] = inputHash,
+            [ArtifactKeys.ClassName] = className,
+            [ArtifactKeys.FilePrefix + "model_index.json"] = folder.ModelIndexJson,
+        };
+        foreach (var c in folder.Components)
+        {
+            foreach (string rel in c.TextFiles)
+                metadata[ArtifactKeys.FilePrefix + rel] = File.ReadAllText(Path.Combine(folder.Root, rel));
+        }
+        return metadata;
+    }
+
+    private static string ReadVersion()
+    {
+        string? v = typeof(ModelCompiler).Assembly.GetCustomAttribute<AssemblyInformationalVersionAttribute>()?.InformationalVersion;
+        if (string.IsNullOrEmpty(v)) return typeof(ModelCompiler).Assembly.GetName().Version?.ToString(3) ?? "0.0.0";
+        int plus = v.IndexOf('+', StringComparison.Ordinal);
+        return plus >= 0 ? v[..plus] : v;
+    }
+
+    private sealed class Progress(Action<(string File, int Index, int Count)> report) : IProgress<(string File, int Index, int Count)>
+    {
+        public void Report((string File, int Index, int Count) value) => report(value);
+    }
+
+    internal static string FormatBytes(long bytes) => bytes switch
+    {
+        >= 1L << 30 => (bytes / (double)(1L << 30)).ToString("0.00", CultureInfo.InvariantCulture) + " GiB",
+        >= 1L << 20 => (bytes / (double)(1L << 20)).ToString("0.0", CultureInfo.InvariantCulture) + " MiB",
+        >= 1L << 10 => (bytes / (double)(1L << 10)).ToString("0.0", CultureInfo.InvariantCulture) + " KiB",
+        _ => bytes.ToString(CultureInfo.InvariantCulture) + " B",
+    };
+}

@@ -1,0 +1,74 @@
+"""PyTorch-side evaluation of the exported folder: judge accuracy (Python port of the C# judge) on the
+held-out and in-distribution prompt sets at 1, 2 and 4 steps (seed i for prompt i: torch.manual_seed(i)
+then randn(1,4,16,16)), and the sample grid PNG for the model card."""
+from __future__ import annotations
+
+import json
+import os
+import time
+
+import numpy as np
+import torch
+
+import judge
+import loader
+import sampling as S
+import world
+from png import write_png
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+FOLDER = os.path.normpath(os.path.join(HERE, "..", "..", "samples", "models", "tiny-shapes"))
+
+
+@torch.no_grad()
+def generate_batch(te, unet, vae, tok, sf, prompts, seeds, steps):
+    ids = torch.tensor([tok.encode(p) for p in prompts], dtype=torch.long)
+    ctx = te(ids)
+    noise = torch.cat([torch.randn(1, 4, 16, 16, generator=torch.Generator().manual_seed(s)) for s in seeds])
+    ts, sig = S.schedule(steps)
+    x = noise * float(sig.max())
+    for i, t in enumerate(ts):
+        s = torch.tensor(sig[i])
+        x0 = unet(x / ((s ** 2 + 1) ** 0.5), torch.full((len(prompts),), float(t)), ctx)
+        x = x + (x - x0) / s * (torch.tensor(sig[i + 1]) - s)
+    img = vae.decode(x / sf)
+    return [torch.round((im / 2 + 0.5).clamp(0, 1) * 255).to(torch.uint8).permute(1, 2, 0).numpy() for im in img]
+
+
+def main():
+    torch.set_num_threads(2)
+    te, unet, vae, tok, sf = loader.load_folder(FOLDER)
+    n = int(os.environ.get("TINYSHAPES_EVAL_N", "240"))
+    sets = {"heldout": world.heldout_prompts()[:n], "indist": world.indist_prompts()[:n]}
+    report = {}
+    t0 = time.time()
+    images = {}
+    for name, prompts in sets.items():
+        for steps in (1, 2, 4):
+            res = []
+            for b in range(0, len(prompts), 60):
+                batch = prompts[b:b + 60]
+                imgs = generate_batch(te, unet, vae, tok, sf, batch, list(range(b, b + len(batch))), steps)
+                images[(name, steps, b)] = imgs
+                res += [judge.score(im, p) for im, p in zip(imgs, batch)]
+            report[f"{name}_{steps}step"] = judge.aggregate(res)
+            print(name, steps, report[f"{name}_{steps}step"], f"{time.time() - t0:.0f}s", flush=True)
+    with open(os.path.join(FOLDER, "pytorch_eval.json"), "w") as f:
+        json.dump(report, f, indent=2)
+    # Grid: 6 in-distribution and 6 held-out prompts (rows), columns = 1, 2, 4 steps and the world's own render.
+    pick = (0, 1, 2, n // 2, n // 2 + 1, n // 2 + 2)
+    rows = [("indist", i) for i in pick] + [("heldout", i) for i in pick]
+    tiles, lines = [], []
+    for r, (name, i) in enumerate(rows):
+        p = sets[name][i]
+        row = [images[(name, s, (i // 60) * 60)][i % 60] for s in (1, 2, 4)] + [world.render(world.parse(p))]
+        tiles.append(np.concatenate([np.pad(t, ((2, 2), (2, 2), (0, 0)), constant_values=128) for t in row], axis=1))
+        lines.append(f"| {r + 1} | {name} | {p} |")
+    write_png(os.path.join(FOLDER, "grid.png"), np.concatenate(tiles, axis=0))
+    with open(os.path.join(FOLDER, "grid_prompts.md"), "w") as f:
+        f.write("| row | set | prompt |\n|---|---|---|\n" + "\n".join(lines) + "\n")
+    print("grid written")
+
+
+if __name__ == "__main__":
+    main()

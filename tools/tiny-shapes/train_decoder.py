@@ -1,0 +1,73 @@
+"""Stage 1b: fine-tune the VAE decoder (post_quant_conv + decoder) on full 64x64 images with the encoder
+frozen, so the UNet can train on the frozen encoder's latents at the same time.
+
+Decoder input: the encoder mean plus a little Gaussian noise (0.1 x the latent std), so the decoder is
+robust to small errors in the UNet's x0 predictions. Cosine learning rate over a wall-clock budget.
+Writes runs/vae_final.pt (frozen encoder + fine-tuned decoder).
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import time
+
+import numpy as np
+import torch
+
+import data
+import model as M
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--minutes", type=float, default=50.0)
+    ap.add_argument("--batch", type=int, default=16)
+    ap.add_argument("--lr", type=float, default=1e-3)
+    args = ap.parse_args()
+    torch.set_num_threads(2)
+    torch.manual_seed(2)
+    rng = np.random.default_rng(2)
+    _, images = data.training_set()
+    lat_path = os.path.join(data.RUNS, "latents.pt")
+    while not os.path.exists(lat_path):  # computed by train_unet.py from the same frozen encoder
+        time.sleep(10)
+    time.sleep(5)
+    latents = torch.load(lat_path)
+    noise_std = 0.1 * float(latents.std())
+    vae = M.AutoencoderKL(M.vae_config())
+    vae.load_state_dict(torch.load(os.path.join(data.RUNS, "vae_stage1.pt")))
+    params = list(vae.post_quant_conv.parameters()) + list(vae.decoder.parameters())
+    opt = torch.optim.Adam(params, lr=args.lr)
+    budget = args.minutes * 60.0
+    log = open(os.path.join(data.RUNS, "decoder_log.txt"), "a")
+    t0 = time.time()
+    step = 0
+    while time.time() - t0 < budget:
+        frac = (time.time() - t0) / budget
+        for g in opt.param_groups:
+            g["lr"] = args.lr * min(1.0, (step + 1) / 20) * 0.5 * (1 + math.cos(math.pi * frac))
+        idx = torch.from_numpy(rng.integers(0, len(images), args.batch))
+        x = torch.from_numpy(images[idx.numpy()]).permute(0, 3, 1, 2).float().div(127.5).sub(1.0)
+        z = latents[idx] + noise_std * torch.randn_like(latents[idx])
+        y = vae.decode(z)
+        loss = (y - x).pow(2).mean() + 0.1 * (y - x).abs().mean()
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        if step % 25 == 0:
+            msg = f"decoder step {step} loss {loss.item():.5f} t {time.time() - t0:.0f}s"
+            print(msg, flush=True)
+            log.write(msg + "\n")
+            log.flush()
+        if step % 100 == 0:
+            torch.save(vae.state_dict(), os.path.join(data.RUNS, "vae_final.pt"))
+        step += 1
+    torch.save(vae.state_dict(), os.path.join(data.RUNS, "vae_final.pt"))
+    with open(os.path.join(data.RUNS, "decoder_time.json"), "w") as f:
+        json.dump({"seconds": time.time() - t0, "steps": step, "batch": args.batch}, f)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,132 @@
+"""Stage 2: train the CLIPTextModel and the UNet2DConditionModel jointly, from scratch, on VAE
+latents of rendered Tiny Shapes scenes.
+
+Few-step recipe: the UNet predicts x0 (prediction_type "sample") from
+    model_in = (x0 + sigma_t * eps) / sqrt(sigma_t^2 + 1),  t in TRAIN_TIMESTEPS = {999, 749, 666, 499, 332, 249}
+(the trailing timesteps of the 1-4 step Euler schedules), so inference at 1-4 steps sees exactly its
+training timesteps. The learning rate follows a cosine over a wall-clock budget, so training ends
+annealed whenever the budget runs out. EMA weights are exported.
+"""
+from __future__ import annotations
+
+import argparse
+import copy
+import json
+import math
+import os
+import time
+
+import numpy as np
+import torch
+
+import data
+import model as M
+import sampling as S
+from clip_tokenizer import ClipTokenizer
+
+
+@torch.no_grad()
+def encode_latents(vae, images: np.ndarray, batch: int = 256) -> torch.Tensor:
+    out = []
+    for i in range(0, len(images), batch):
+        x = torch.from_numpy(images[i:i + batch]).permute(0, 3, 1, 2).float().div(127.5).sub(1.0)
+        mean, _ = vae.encode_moments(x)
+        out.append(mean)
+    return torch.cat(out)
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--minutes", type=float, default=42.0)
+    ap.add_argument("--batch", type=int, default=32)
+    ap.add_argument("--lr", type=float, default=1e-3)
+    ap.add_argument("--ema", type=float, default=0.998)
+    args = ap.parse_args()
+    torch.set_num_threads(2)
+    torch.manual_seed(1)
+    rng = np.random.default_rng(1)
+    captions, images = data.training_set()
+
+    vae = M.AutoencoderKL(M.vae_config())
+    vae.load_state_dict(torch.load(os.path.join(data.RUNS, "vae.pt")))
+    vae.eval()
+    lat_path = os.path.join(data.RUNS, "latents.pt")
+    t0 = time.time()
+    if os.path.exists(lat_path):
+        latents = torch.load(lat_path)
+    else:
+        latents = encode_latents(vae, images)
+        torch.save(latents, lat_path)
+    scaling = float(1.0 / latents.std())
+    print(f"latents {tuple(latents.shape)} std {latents.std():.4f} mean {latents.mean():.4f} -> scaling_factor {scaling:.5f}"
+          f" ({time.time() - t0:.0f}s)", flush=True)
+    x0_all = latents * scaling
+
+    tok = ClipTokenizer()
+    uniq = sorted(set(captions))
+    cid = {c: i for i, c in enumerate(uniq)}
+    ids_u = torch.tensor([tok.encode(c) for c in uniq], dtype=torch.long)
+    cap_idx = torch.tensor([cid[c] for c in captions])
+
+    te = M.CLIPTextModel(M.clip_config())
+    unet = M.UNet2DConditionModel(M.unet_config(M.clip_config()["hidden_size"]))
+    params = list(te.parameters()) + list(unet.parameters())
+    opt = torch.optim.AdamW(params, lr=args.lr, weight_decay=0.0)
+    ema_te, ema_unet = copy.deepcopy(te), copy.deepcopy(unet)
+    ema_params = list(ema_te.parameters()) + list(ema_unet.parameters())
+
+    _, sig_table = None, S.train_sigmas()
+    ts_choices = np.array(S.TRAIN_TIMESTEPS)
+    # 999 starts every schedule (and is the whole 1-step schedule): give it extra weight.
+    probs = np.array([0.3 if t == 999 else 0.7 / (len(ts_choices) - 1) for t in ts_choices])
+
+    budget = args.minutes * 60.0
+    log = open(os.path.join(data.RUNS, "unet_log.txt"), "a")
+    start = time.time()
+    step, running = 0, 0.0
+    while True:
+        elapsed = time.time() - start
+        if elapsed >= budget:
+            break
+        frac = elapsed / budget
+        lr = args.lr * min(1.0, (step + 1) / 100) * 0.5 * (1 + math.cos(math.pi * frac))
+        for g in opt.param_groups:
+            g["lr"] = lr
+        idx = torch.from_numpy(rng.integers(0, len(x0_all), args.batch))
+        x0 = x0_all[idx]
+        t = torch.from_numpy(rng.choice(ts_choices, size=args.batch, p=probs).astype(np.float32))
+        sigma = torch.from_numpy(sig_table[t.long().numpy()])[:, None, None, None]
+        xt = x0 + sigma * torch.randn_like(x0)
+        ctx = te(ids_u[cap_idx[idx]])
+        pred = unet(xt / torch.sqrt(sigma ** 2 + 1), t, ctx)
+        loss = (pred - x0).pow(2).mean()
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(params, 1.0)
+        opt.step()
+        with torch.no_grad():
+            d = min(args.ema, (1 + step) / (10 + step))
+            torch._foreach_mul_(ema_params, d)
+            torch._foreach_add_(ema_params, params, alpha=1 - d)
+        running = 0.98 * running + 0.02 * loss.item() if step else loss.item()
+        if step % 25 == 0:
+            msg = f"step {step} loss {running:.4f} lr {lr:.2e} t {elapsed:.0f}s"
+            print(msg, flush=True)
+            log.write(msg + "\n")
+            log.flush()
+        if step % 250 == 0 and step > 0:
+            save(ema_te, ema_unet, scaling, step, time.time() - start)
+        step += 1
+    save(ema_te, ema_unet, scaling, step, time.time() - start)
+    print(f"done: {step} steps in {time.time() - start:.0f}s", flush=True)
+
+
+def save(te, unet, scaling, step, seconds):
+    torch.save({"text_encoder": te.state_dict(), "unet": unet.state_dict(), "scaling_factor": scaling,
+                "step": step, "seconds": seconds}, os.path.join(data.RUNS, "unet_ema.pt"))
+    with open(os.path.join(data.RUNS, "unet_time.json"), "w") as f:
+        json.dump({"steps": step, "seconds": seconds, "scaling_factor": scaling}, f)
+
+
+if __name__ == "__main__":
+    main()
