@@ -12,7 +12,6 @@ namespace MixDQ.Runtime.Storage;
 /// </summary>
 public sealed class ArtifactModelStore : IModelStore
 {
-    private const string ClassNameKey = "mixdq.class_name";
     private readonly IReadOnlyDictionary<string, string> _files;
     private readonly HashSet<string> _components;
 
@@ -39,7 +38,7 @@ public sealed class ArtifactModelStore : IModelStore
     public string Location => Artifact.Path;
 
     /// <summary>The compiled class name; the file name without <c>.mixdq.safetensors</c> when the artifact has none.</summary>
-    public string Name => Artifact.File.Metadata.TryGetValue(ClassNameKey, out var name) && name.Length > 0
+    public string Name => Artifact.File.Metadata.TryGetValue(ArtifactFile.ClassNameKey, out var name) && name.Length > 0
         ? name
         : StripSuffix(Path.GetFileName(Artifact.Path));
 
