@@ -7,7 +7,7 @@ using MixDQ.Compiler.Models;
 using MixDQ.Compiler.Plans;
 using MixDQ.Compiler.Safetensors;
 using MixDQ.Runtime.Diagnostics;
-using MixDQ.Runtime.Imaging;
+using MixDQ.Runtime.IO;
 using MixDQ.Runtime.Tensors;
 
 namespace MixDQ.Compiler;
@@ -97,7 +97,7 @@ public static class ModelCompiler
         progress?.Report($"writing {artifactFile} ({floatDType})");
         var tensors = ArtifactTensors(folder, descriptions, Enum.Parse<DType>(floatDType));
         var metadata = ArtifactMetadata(folder, request.ClassName, planHash, inputHash);
-        AtomicFile.Write(artifactPath, s => SafetensorsWriter.Write(s, tensors, metadata, cancellationToken));
+        SafetensorsWriter.WriteStreamed(artifactPath, tensors, metadata, cancellationToken);
         // The plan goes last: a plan on disk always has its artifact beside it.
         AtomicFile.WriteAllBytes(planPath, planBytes);
 
@@ -136,16 +136,16 @@ public static class ModelCompiler
     }
 
     /// <summary>The tensors the runtime reads (the VAE encoder, for one, stays behind), in name order.</summary>
-    private static List<TensorCopy> ArtifactTensors(ModelFolder folder, Dictionary<string, ComponentDescription> descriptions, DType floatDType)
+    private static List<SafetensorsStreamEntry> ArtifactTensors(ModelFolder folder, Dictionary<string, ComponentDescription> descriptions, DType floatDType)
     {
-        var list = new List<TensorCopy>();
+        var list = new List<SafetensorsStreamEntry>();
         foreach (var c in folder.Components.Where(c => c.Weights is not null))
         {
             var uses = descriptions[c.Name].UsesTensor;
             foreach (var e in c.Weights!.Tensors.Where(e => uses(e.Name)).OrderBy(e => e.Name, StringComparer.Ordinal))
             {
                 bool isFloat = e.DType is DType.F16 or DType.BF16 or DType.F32 or DType.F64;
-                list.Add(new TensorCopy($"{c.Name}/{e.Name}", c.Weights, e, isFloat ? floatDType : e.DType));
+                list.Add(ConvertedTensor.Create($"{c.Name}/{e.Name}", c.Weights, e, isFloat ? floatDType : e.DType));
             }
         }
         return list;

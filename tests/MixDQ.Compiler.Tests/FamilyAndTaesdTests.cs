@@ -44,7 +44,7 @@ public sealed class FamilyAndTaesdTests : IDisposable
             l => Assert.Equal(LayerGroup.Content, l.Group));
 
         using var pipeline = CompiledModelLoader.LoadPipeline(compiled.ArtifactPath, compiled.PlanHash, PrecisionFrom(compiled),
-            MixDQDevice.Cpu, cacheRoot: _tmp.File("cache"));
+            MixDQDevice.Cpu);
         Assert.Equal(compiled.Plan.Layers.Count, pipeline.Layers.Count);
         var image = pipeline.Generate("a blue square", new GenerationOptions { Seed = 3 });
         Assert.Equal(TinyPipelineFolders.ImageSize, image.Width);
@@ -74,7 +74,7 @@ public sealed class FamilyAndTaesdTests : IDisposable
             return PrecisionFrom(compiled)(layer);
         }
         using var pipeline = CompiledModelLoader.LoadPipeline(compiled.ArtifactPath, compiled.PlanHash, Precision,
-            MixDQDevice.Cpu, cacheRoot: _tmp.File("cache"));
+            MixDQDevice.Cpu);
         var image = pipeline.Generate("a green triangle", new GenerationOptions { Seed = 3, Decoder = DecoderKind.Taesd });
         Assert.Equal(image.Width * image.Height * 3, image.Rgb.Length);
         Assert.Contains(asked, n => n.StartsWith("taesd/", StringComparison.Ordinal));

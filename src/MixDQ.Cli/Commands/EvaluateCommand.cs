@@ -80,7 +80,7 @@ internal static class EvaluateCommand
             foreach (var (k, v) in numbers)
                 ctx.Out.WriteLine($"{k,-28} {Format(v)}");
             if (r.GetValue(json) is { } jsonPath)
-                Runtime.Imaging.AtomicFile.WriteAllBytes(jsonPath, JsonSerializer.SerializeToUtf8Bytes(numbers, new JsonSerializerOptions { WriteIndented = true }));
+                Runtime.IO.AtomicFile.WriteAllBytes(jsonPath, JsonSerializer.SerializeToUtf8Bytes(numbers, new JsonSerializerOptions { WriteIndented = true }));
             return Task.FromResult(CliApp.ExitOk);
         });
         return cmd;

@@ -3,7 +3,7 @@ using System.Text;
 using System.Text.Json;
 using MixDQ.Runtime.Backends;
 using MixDQ.Runtime.Diagnostics;
-using MixDQ.Runtime.Imaging;
+using MixDQ.Runtime.IO;
 
 using MixDQ.Runtime.Compiled;
 

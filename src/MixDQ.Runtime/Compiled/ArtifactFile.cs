@@ -13,6 +13,7 @@ public sealed class ArtifactFile : IDisposable
 {
     public const string PlanHashKey = "mixdq.plan_hash";
     public const string FormatVersionKey = "mixdq.artifact_version";
+    public const string ClassNameKey = "mixdq.class_name";
     public const string FilePrefix = "mixdq.file:";
     public const int SupportedFormatVersion = 1;
 

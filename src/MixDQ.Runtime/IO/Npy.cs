@@ -3,7 +3,6 @@ using System.Globalization;
 using System.Runtime.InteropServices;
 using System.Text;
 using MixDQ.Runtime.Diagnostics;
-using MixDQ.Runtime.Imaging;
 using MixDQ.Runtime.Tensors;
 
 namespace MixDQ.Runtime.IO;

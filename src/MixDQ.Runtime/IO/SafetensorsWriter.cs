@@ -3,7 +3,6 @@ using System.Buffers.Binary;
 using System.Runtime.InteropServices;
 using System.Text.Encodings.Web;
 using System.Text.Json;
-using MixDQ.Runtime.Imaging;
 using MixDQ.Runtime.Tensors;
 
 namespace MixDQ.Runtime.IO;
@@ -25,6 +24,18 @@ public sealed record SafetensorsEntry(string Name, DType DType, int[] Shape, Rea
         }
         return new SafetensorsEntry(name, storeAs, tensor.ShapeArray(), bytes);
     }
+}
+
+/// <summary>
+/// One tensor whose bytes are produced while the file is written (copied or converted from another file, say),
+/// so no tensor needs to be held in memory. <paramref name="WriteData"/> must write exactly the
+/// <see cref="ByteLength"/> little-endian bytes (C order) that <paramref name="DType"/> and
+/// <paramref name="Shape"/> call for.
+/// </summary>
+public sealed record SafetensorsStreamEntry(string Name, DType DType, int[] Shape, Action<Stream> WriteData)
+{
+    /// <summary>The bytes the tensor takes: element size × element count.</summary>
+    public long ByteLength => SafetensorsWriter.ByteLength(Name, DType, Shape);
 }
 
 /// <summary>
@@ -52,6 +63,25 @@ public static class SafetensorsWriter
             return new PendingTensor(e.Name, e.DType, (int[])e.Shape.Clone(), expected, s => s.Write(e.Data.Span));
         }).ToList();
         WritePending(path, pending, metadata);
+    }
+
+    /// <summary>
+    /// Writes tensors whose bytes each entry streams out when its turn comes (see <see cref="SafetensorsStreamEntry"/>);
+    /// same layout, order and atomic write as <see cref="Write(string, IEnumerable{SafetensorsEntry}, IReadOnlyDictionary{string, string}?)"/>.
+    /// </summary>
+    /// <exception cref="ArgumentException">Two entries share a name or a name is reserved.</exception>
+    /// <exception cref="InvalidOperationException">An entry wrote another number of bytes than its shape needs (nothing is written).</exception>
+    public static void WriteStreamed(string path, IEnumerable<SafetensorsStreamEntry> tensors, IReadOnlyDictionary<string, string>? metadata = null,
+        CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(tensors);
+        var pending = tensors.Select(e =>
+        {
+            ArgumentNullException.ThrowIfNull(e);
+            ArgumentNullException.ThrowIfNull(e.WriteData);
+            return new PendingTensor(e.Name, e.DType, (int[])e.Shape.Clone(), e.ByteLength, e.WriteData);
+        }).ToList();
+        WritePending(path, pending, metadata, cancellationToken);
     }
 
     /// <summary>Writes FP32 tensors stored as <paramref name="storeAs"/> (F32, F16 or BF16; rounding to nearest even).</summary>
@@ -112,7 +142,8 @@ public static class SafetensorsWriter
 
     private sealed record PendingTensor(string Name, DType DType, int[] Shape, long ByteLength, Action<Stream> WriteData);
 
-    private static void WritePending(string path, List<PendingTensor> pending, IReadOnlyDictionary<string, string>? metadata)
+    private static void WritePending(string path, List<PendingTensor> pending, IReadOnlyDictionary<string, string>? metadata,
+        CancellationToken cancellationToken = default)
     {
         ArgumentException.ThrowIfNullOrEmpty(path);
         pending.Sort((a, b) => string.CompareOrdinal(a.Name, b.Name));
@@ -135,11 +166,20 @@ public static class SafetensorsWriter
         AtomicFile.Write(path, stream =>
         {
             stream.Write(header);
-            foreach (var t in pending) t.WriteData(stream);
+            foreach (var t in pending)
+            {
+                cancellationToken.ThrowIfCancellationRequested();
+                long start = stream.Position;
+                t.WriteData(stream);
+                // A short or long tensor would shift every later offset: refuse it rather than write a corrupt file.
+                if (stream.Position - start != t.ByteLength)
+                    throw new InvalidOperationException(
+                        $"tensor '{t.Name}' wrote {stream.Position - start} bytes; {t.DType} {Tensor.FormatShape(t.Shape)} needs {t.ByteLength}");
+            }
         });
     }
 
-    private static long ByteLength(string name, DType dtype, int[] shape)
+    internal static long ByteLength(string name, DType dtype, int[] shape)
     {
         ArgumentNullException.ThrowIfNull(shape);
         long n = DTypeInfo.SizeOf(dtype);

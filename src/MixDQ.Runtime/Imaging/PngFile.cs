@@ -2,6 +2,7 @@ using System.Buffers.Binary;
 using System.IO.Hashing;
 using System.Text;
 using MixDQ.Runtime.Diagnostics;
+using MixDQ.Runtime.IO;
 using SkiaSharp;
 
 namespace MixDQ.Runtime.Imaging;

@@ -5,6 +5,7 @@ using MixDQ.Runtime.IO;
 using MixDQ.Runtime.Models;
 using MixDQ.Runtime.Models.Configs;
 using MixDQ.Runtime.Schedulers;
+using MixDQ.Runtime.Storage;
 using MixDQ.Runtime.Tensors;
 using MixDQ.Runtime.Text;
 
@@ -15,11 +16,13 @@ public sealed partial class DiffusionPipeline
     private readonly ModelComponents _c;
     private readonly IComputeBackend _backend;
     private readonly PipelineLoadOptions _options;
+    private readonly IModelStore? _ownedStore;
     private TaesdDecoder? _taesd;
 
-    private DiffusionPipeline(ModelComponents components, IComputeBackend backend, PipelineLoadOptions options)
+    private DiffusionPipeline(ModelComponents components, IComputeBackend backend, PipelineLoadOptions options, IModelStore? ownedStore)
     {
         _c = components;
+        _ownedStore = ownedStore;
         _backend = backend;
         _options = options;
         Layers = components.Layers;
@@ -28,8 +31,11 @@ public sealed partial class DiffusionPipeline
     /// <summary>The model family, from model_index.json.</summary>
     public ModelFamily Family => _c.Family;
 
-    /// <summary>The folder the pipeline was loaded from.</summary>
+    /// <summary>The folder (or compiled artifact file) the pipeline was loaded from.</summary>
     public string ModelDirectory => _c.Directory;
+
+    /// <summary>A short name of the model: the folder's name, or the compiled model's class name.</summary>
+    public string ModelName => _c.Store.Name;
 
     /// <summary>Latent channels, from the UNet config.</summary>
     public int LatentChannels => _c.UnetConfig.InChannels;
@@ -48,11 +54,19 @@ public sealed partial class DiffusionPipeline
 
     public string BackendName => _backend.Name;
 
-    private static DiffusionPipeline LoadCore(string modelDirectory, PipelineLoadOptions options)
+    private static DiffusionPipeline LoadCore(IModelStore store, bool leaveOpen, PipelineLoadOptions options)
     {
-        var backend = options.Backend ?? new CpuBackend();
-        var components = ModelComponents.Load(modelDirectory, backend, options);
-        return new DiffusionPipeline(components, backend, options);
+        try
+        {
+            var backend = options.Backend ?? new CpuBackend();
+            var components = ModelComponents.Load(store, backend, options);
+            return new DiffusionPipeline(components, backend, options, leaveOpen ? null : store);
+        }
+        catch
+        {
+            if (!leaveOpen) store.Dispose();
+            throw;
+        }
     }
 
     private GeneratedImage GenerateCore(string prompt, GenerationOptions options, IProgress<GenerationProgress>? progress, CancellationToken ct)
@@ -103,7 +117,7 @@ public sealed partial class DiffusionPipeline
         var (rgb, h, w) = ImagePostprocess.ToRgbBytes(decoded);
         dump?.WriteBytes("image", rgb, h, w, 3);
         progress?.Report(new GenerationProgress("decode", 1, 1));
-        var info = new GenerationInfo(prompt, options.Seed, steps, Path.GetFileName(Path.TrimEndingDirectorySeparator(ModelDirectory)),
+        var info = new GenerationInfo(prompt, options.Seed, steps, ModelName,
             _backend.Name, options.Decoder == DecoderKind.Taesd ? "taesd" : "vae");
         return new GeneratedImage(rgb, w, h, info);
     }
@@ -170,5 +184,6 @@ public sealed partial class DiffusionPipeline
     public void Dispose()
     {
         _c.Dispose();
+        _ownedStore?.Dispose();
     }
 }

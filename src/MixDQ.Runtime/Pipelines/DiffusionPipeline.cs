@@ -1,4 +1,5 @@
 using MixDQ.Runtime.Backends;
+using MixDQ.Runtime.Storage;
 
 namespace MixDQ.Runtime.Pipelines;
 
@@ -19,7 +20,7 @@ public sealed record PipelineLoadOptions
 }
 
 /// <summary>
-/// Text-to-image for a diffusers folder (SD-Turbo and SDXL-Turbo families): prompt → text embeddings →
+/// Text-to-image for a diffusers model, from its folder or a compiled artifact (SD-Turbo and SDXL-Turbo families): prompt → text embeddings →
 /// UNet steps → VAE or TAESD decode → RGB.
 /// </summary>
 public sealed partial class DiffusionPipeline : IDisposable
@@ -28,7 +29,18 @@ public sealed partial class DiffusionPipeline : IDisposable
 
     /// <summary>Loads a diffusers folder (model_index.json, configs, safetensors, tokenizers).</summary>
     public static DiffusionPipeline Load(string modelDirectory, PipelineLoadOptions? options = null)
-        => LoadCore(modelDirectory, options ?? new PipelineLoadOptions());
+        => LoadCore(new FolderModelStore(modelDirectory), leaveOpen: false, options ?? new PipelineLoadOptions());
+
+    /// <summary>
+    /// Loads a model from wherever its files are (a <see cref="FolderModelStore"/>, an <see cref="ArtifactModelStore"/>).
+    /// The pipeline reads weights from the store while it loads and keeps its mappings: unless
+    /// <paramref name="leaveOpen"/>, it takes ownership and disposes the store with itself (or at once when loading fails).
+    /// </summary>
+    public static DiffusionPipeline Load(IModelStore store, PipelineLoadOptions? options = null, bool leaveOpen = false)
+    {
+        ArgumentNullException.ThrowIfNull(store);
+        return LoadCore(store, leaveOpen, options ?? new PipelineLoadOptions());
+    }
 
     /// <summary>Generates one image.</summary>
     public GeneratedImage Generate(string prompt, GenerationOptions? options = null,

@@ -65,6 +65,20 @@ public sealed class ClipTokenizer
         return new ClipTokenizer(ClipTokenizerFiles.Read(tokenizerDir));
     }
 
+    /// <summary>
+    /// Builds a tokenizer from the contents of its files (<c>vocab.json</c>, <c>merges.txt</c> and optionally
+    /// <c>special_tokens_map.json</c> / <c>tokenizer_config.json</c>), e.g. texts embedded in a compiled model.
+    /// </summary>
+    /// <param name="readFile">The text of a file by name, or null when the file is absent.</param>
+    /// <param name="origin">Where the files live; errors name <c>origin/file</c>.</param>
+    /// <exception cref="MixDQException"><c>MIXDQ040</c> naming the file at fault.</exception>
+    public static ClipTokenizer FromFiles(Func<string, string?> readFile, string origin)
+    {
+        ArgumentNullException.ThrowIfNull(readFile);
+        ArgumentException.ThrowIfNullOrEmpty(origin);
+        return new ClipTokenizer(ClipTokenizerFiles.Read(readFile, origin));
+    }
+
     /// <summary>The standard CLIP tokenizer built from OpenAI's <c>bpe_simple_vocab_16e6.txt.gz</c>.</summary>
     public static ClipTokenizer FromBpeMerges(string bpeGzPath, string padToken = EndOfText)
     {

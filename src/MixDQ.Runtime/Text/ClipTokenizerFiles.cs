@@ -118,16 +118,27 @@ public static class ClipTokenizerFiles
     {
         if (!Directory.Exists(dir))
             throw new MixDQException(ErrorCodes.TokenizerFilesInvalid, "tokenizer folder not found", dir);
-        string vocabPath = Path.Combine(dir, VocabFileName);
-        var vocab = ReadVocab(vocabPath);
-        string mergesPath = Path.Combine(dir, MergesFileName);
-        var merges = ClipMerges.ReadText(mergesPath);
+        return Read(name => ReadFolderFile(Path.Combine(dir, name)), dir);
+    }
+
+    /// <summary>
+    /// Reads and validates the tokenizer files that <paramref name="readFile"/> gives by file name (null when a
+    /// file is absent); <paramref name="origin"/> is where they live, and errors name <c>origin/file</c>.
+    /// </summary>
+    internal static ClipTokenizerModel Read(Func<string, string?> readFile, string origin)
+    {
+        string vocabPath = Path.Combine(origin, VocabFileName);
+        var vocab = ReadVocab(readFile(VocabFileName), vocabPath);
+        string mergesPath = Path.Combine(origin, MergesFileName);
+        string mergesText = readFile(MergesFileName)
+            ?? throw new MixDQException(ErrorCodes.TokenizerFilesInvalid, "merges.txt is missing", mergesPath);
+        var merges = ClipMerges.Parse(mergesText, mergesPath);
         CheckMergesAgainstVocab(merges, vocab, mergesPath);
 
-        string configPath = Path.Combine(dir, TokenizerConfigFileName);
-        string mapPath = Path.Combine(dir, SpecialTokensMapFileName);
-        JsonObject? config = ReadOptionalJsonObject(configPath);
-        JsonObject? map = ReadOptionalJsonObject(mapPath);
+        string configPath = Path.Combine(origin, TokenizerConfigFileName);
+        string mapPath = Path.Combine(origin, SpecialTokensMapFileName);
+        JsonObject? config = ParseOptionalJsonObject(readFile(TokenizerConfigFileName), configPath);
+        JsonObject? map = ParseOptionalJsonObject(readFile(SpecialTokensMapFileName), mapPath);
 
         var special = new SpecialTokenReader(config, configPath, map, mapPath);
         string bos = special.Token("bos_token", ClipTokenizer.StartOfText);
@@ -150,16 +161,30 @@ public static class ClipTokenizerFiles
         return new ClipTokenizerModel(vocab, merges, bos, eos, unk, pad, maxLength, added);
     }
 
-    private static Dictionary<string, int> ReadVocab(string path)
+    /// <summary>A file of a tokenizer folder as strict UTF-8 text, or null when it does not exist.</summary>
+    private static string? ReadFolderFile(string path)
     {
-        if (!File.Exists(path))
+        if (!File.Exists(path)) return null;
+        try
+        {
+            return File.ReadAllText(path, new UTF8Encoding(false, true));
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or DecoderFallbackException)
+        {
+            throw new MixDQException(ErrorCodes.TokenizerFilesInvalid, $"cannot read {Path.GetFileName(path)}: {e.Message}", path, inner: e);
+        }
+    }
+
+    private static Dictionary<string, int> ReadVocab(string? text, string path)
+    {
+        if (text is null)
             throw new MixDQException(ErrorCodes.TokenizerFilesInvalid, "vocab.json is missing", path);
         JsonDocument doc;
         try
         {
-            doc = JsonDocument.Parse(File.ReadAllBytes(path));
+            doc = JsonDocument.Parse(text);
         }
-        catch (Exception e) when (e is JsonException or IOException or UnauthorizedAccessException)
+        catch (JsonException e)
         {
             throw new MixDQException(ErrorCodes.TokenizerFilesInvalid, $"vocab.json is not valid JSON: {e.Message}", path, inner: e);
         }
@@ -193,15 +218,15 @@ public static class ClipTokenizerFiles
         }
     }
 
-    private static JsonObject? ReadOptionalJsonObject(string path)
+    private static JsonObject? ParseOptionalJsonObject(string? text, string path)
     {
-        if (!File.Exists(path)) return null;
+        if (text is null) return null;
         try
         {
-            return JsonNode.Parse(File.ReadAllText(path)) as JsonObject
+            return JsonNode.Parse(text) as JsonObject
                 ?? throw new MixDQException(ErrorCodes.TokenizerFilesInvalid, "expected a JSON object", path);
         }
-        catch (Exception e) when (e is JsonException or IOException or UnauthorizedAccessException)
+        catch (JsonException e)
         {
             throw new MixDQException(ErrorCodes.TokenizerFilesInvalid, $"not valid JSON: {e.Message}", path, inner: e);
         }

@@ -139,6 +139,42 @@ public class SafetensorsRoundTripTests
     }
 
     [Fact]
+    public void Streamed_entries_give_the_same_file_as_in_memory_entries()
+    {
+        using var dir = RepoPaths.NewTempDir();
+        var meta = new Dictionary<string, string> { ["format"] = "pt" };
+        byte[] b = BitConverter.GetBytes(1f), a = [5, 6];
+        SafetensorsWriter.Write(dir.File("memory.safetensors"),
+            [new SafetensorsEntry("b", DType.F32, [1], b), new SafetensorsEntry("a", DType.I8, [2], a)], meta);
+        SafetensorsWriter.WriteStreamed(dir.File("streamed.safetensors"),
+            [new SafetensorsStreamEntry("b", DType.F32, [1], s => s.Write(b)), new SafetensorsStreamEntry("a", DType.I8, [2], s => s.Write(a))], meta);
+        Assert.Equal(File.ReadAllBytes(dir.File("memory.safetensors")), File.ReadAllBytes(dir.File("streamed.safetensors")));
+    }
+
+    [Theory]
+    [InlineData(3)]
+    [InlineData(5)]
+    public void A_streamed_entry_writing_the_wrong_byte_count_leaves_no_file(int written)
+    {
+        using var dir = RepoPaths.NewTempDir();
+        var e = Assert.Throws<InvalidOperationException>(() => SafetensorsWriter.WriteStreamed(dir.File("bad.safetensors"),
+            [new SafetensorsStreamEntry("w", DType.F32, [1], s => s.Write(new byte[written]))]));
+        Assert.Contains("'w'", e.Message, StringComparison.Ordinal);
+        Assert.Empty(Directory.GetFileSystemEntries(dir.Path));
+    }
+
+    [Fact]
+    public void A_cancelled_streamed_write_leaves_no_file()
+    {
+        using var dir = RepoPaths.NewTempDir();
+        using var cts = new CancellationTokenSource();
+        Assert.ThrowsAny<OperationCanceledException>(() => SafetensorsWriter.WriteStreamed(dir.File("c.safetensors"),
+            [new SafetensorsStreamEntry("a", DType.U8, [1], s => { s.WriteByte(1); cts.Cancel(); }),
+             new SafetensorsStreamEntry("b", DType.U8, [1], s => s.WriteByte(2))], cancellationToken: cts.Token));
+        Assert.Empty(Directory.GetFileSystemEntries(dir.Path));
+    }
+
+    [Fact]
     public void Metadata_round_trips_including_non_ascii_and_quotes()
     {
         using var dir = RepoPaths.NewTempDir();

@@ -31,6 +31,24 @@ public class ClipTokenizerFolderTests
     }
 
     [Fact]
+    public void Files_given_in_memory_read_like_the_folder()
+    {
+        using var dir = RepoPaths.NewTempDir();
+        ClipTokenizerFiles.Write(dir.Path, RepoPaths.ClipMerges, "!");
+        var texts = Directory.GetFiles(dir.Path).ToDictionary(f => Path.GetFileName(f), File.ReadAllText);
+        var fromFiles = ClipTokenizer.FromFiles(name => texts.GetValueOrDefault(name), "artifact/tokenizer");
+        var fromFolder = ClipTokenizer.FromFolder(dir.Path);
+
+        Assert.Equal(fromFolder.PadTokenId, fromFiles.PadTokenId);
+        foreach (string prompt in Prompts) Assert.Equal(fromFolder.Encode(prompt).Ids, fromFiles.Encode(prompt).Ids);
+
+        texts.Remove("merges.txt");
+        var e = Assert.Throws<MixDQException>(() => ClipTokenizer.FromFiles(name => texts.GetValueOrDefault(name), "artifact/tokenizer"));
+        Assert.Equal(ErrorCodes.TokenizerFilesInvalid, e.Code);
+        Assert.Equal(Path.Combine("artifact/tokenizer", "merges.txt"), e.File);
+    }
+
+    [Fact]
     public void Written_files_use_the_hugging_face_layout()
     {
         using var dir = RepoPaths.NewTempDir();

@@ -1,6 +1,6 @@
 using MixDQ.Runtime.Diagnostics;
 
-namespace MixDQ.Runtime.Imaging;
+namespace MixDQ.Runtime.IO;
 
 /// <summary>Writes files so that readers never see a partial one: temp file beside the target, then rename.</summary>
 public static class AtomicFile
