@@ -66,9 +66,9 @@ internal sealed partial class ConsumerProject : IDisposable
 
     public DotnetCli.Result Build(params string[] extra) => Dotnet(["build", "-c", "Release", .. extra]);
 
-    /// <summary>Runs the built app; compiled models unpack into this project's folder, not the user's cache.</summary>
+    /// <summary>Runs the built app.</summary>
     public DotnetCli.Result RunApp(params string[] args) =>
-        DotnetCli.Run(Directory, TimeSpan.FromMinutes(3), new Dictionary<string, string> { ["MIXDQ_CACHE"] = File("mixdq-cache") },
+        DotnetCli.Run(Directory, TimeSpan.FromMinutes(3), new Dictionary<string, string>(),
             ["exec", File("bin/Release/net10.0/Consumer.dll"), .. args]);
 
     /// <summary>Distinct MSBuild errors in an output: file, line, code, message.</summary>
