@@ -68,7 +68,7 @@ internal sealed partial class ConsumerProject : IDisposable
 
     /// <summary>Runs the built app.</summary>
     public DotnetCli.Result RunApp(params string[] args) =>
-        DotnetCli.Run(Directory, TimeSpan.FromMinutes(3), new Dictionary<string, string>(),
+        DotnetCli.Run(Directory, TimeSpan.FromMinutes(3), null,
             ["exec", File("bin/Release/net10.0/Consumer.dll"), .. args]);
 
     /// <summary>Distinct MSBuild errors in an output: file, line, code, message.</summary>
