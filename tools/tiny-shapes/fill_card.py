@@ -30,8 +30,9 @@ def main():
     dec = json.load(open(os.path.join(RUNS, "decoder_time.json")))
     ev = json.load(open(os.path.join(FOLDER, "pytorch_eval.json")))
     cfg = json.load(open(os.path.join(FOLDER, "vae", "config.json")))
-    stage_a = float(sys.argv[1]) if len(sys.argv) > 1 else 0.0  # seconds of the unweighted first UNet run
-    unet_total = unet["seconds"] + stage_a
+    # Seconds of the earlier UNet phases (phase A, phase B) that unet_time.json of the last phase does not include.
+    earlier = float(sys.argv[1]) if len(sys.argv) > 1 else 0.0
+    unet_total = unet["seconds"] + earlier
     rows = []
     for key, v in ev.items():
         if key == "settings":
@@ -54,7 +55,7 @@ def main():
         "UNET_STEPS": str(unet["steps"]), "UNET_TIME": mins(unet_total),
         "UNET_SAMPLES": f"{unet['steps'] * 32:,}",
         "VAE_STAGE1_TIME": "about 9 min",
-        "TOTAL_TIME": f"about {round((9 * 60 + 140 + unet_total) / 60)} min (stage 1, latent encoding 2.3 min, then stages 2 and 3 in parallel)",
+        "TOTAL_TIME": f"about {round((9 * 60 + 140 + unet_total) / 60)} min of training (stage 1, latent encoding 2.3 min, then stages 2 and 3 in parallel, then phase C); 11:48 to 13:31 UTC on the clock including restarts",
     }
     for k, v in rep.items():
         card = card.replace(k, v)
