@@ -82,7 +82,8 @@ class ClipTokenizer:
     def write_hf_files(self, folder: str) -> None:
         os.makedirs(folder, exist_ok=True)
         with open(os.path.join(folder, "vocab.json"), "w", encoding="utf-8") as f:
-            json.dump(self.encoder, f, ensure_ascii=False)
+            # As transformers' CLIPTokenizer.save_vocabulary writes it.
+            f.write(json.dumps(self.encoder, indent=2, sort_keys=True, ensure_ascii=False) + "\n")
         with open(os.path.join(folder, "merges.txt"), "w", encoding="utf-8", newline="\n") as f:
             f.write("#version: 0.2\n" + "\n".join(" ".join(m) for m in self.merges) + "\n")
         special = {

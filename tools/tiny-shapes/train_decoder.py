@@ -25,8 +25,10 @@ def main():
     ap.add_argument("--minutes", type=float, default=50.0)
     ap.add_argument("--batch", type=int, default=16)
     ap.add_argument("--lr", type=float, default=1e-3)
+    ap.add_argument("--threads", type=int, default=1,
+                    help="1 is much faster than 2 on a busy shared 2-core machine (no OpenMP barrier spinning)")
     args = ap.parse_args()
-    torch.set_num_threads(2)
+    torch.set_num_threads(args.threads)
     torch.manual_seed(2)
     rng = np.random.default_rng(2)
     _, images = data.training_set()
