@@ -159,8 +159,8 @@ public static class TinyShapesJudge
                 if (!seen[q] && labels[q] == label) { seen[q] = true; stack.Push(q); }
             }
         }
-        blobs.Sort((a, b) => b.Area.CompareTo(a.Area));
-        return blobs;
+        // Stable (ties keep raster discovery order), like the Python port's sort.
+        return blobs.OrderByDescending(b => b.Area).ToList();
     }
 
     private static Blob? Describe(sbyte[] labels, List<int> members, int label)
