@@ -1,3 +1,4 @@
+using MixDQ.Runtime.Models;
 using MixDQ.Runtime.Imaging;
 using MixDQ.Runtime.IO;
 using MixDQ.Runtime.Pipelines;

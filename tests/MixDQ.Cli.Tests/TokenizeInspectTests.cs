@@ -1,3 +1,4 @@
+using MixDQ.Runtime.Models;
 using MixDQ.Runtime.Pipelines;
 using MixDQ.Tests;
 

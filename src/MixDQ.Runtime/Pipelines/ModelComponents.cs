@@ -9,14 +9,6 @@ using MixDQ.Runtime.Text;
 
 namespace MixDQ.Runtime.Pipelines;
 
-/// <summary>The two pipeline families the runtime runs.</summary>
-public enum ModelFamily
-{
-    /// <summary>StableDiffusionPipeline: SD 1.x / 2.x / SD-Turbo (one CLIP text encoder).</summary>
-    StableDiffusion,
-    /// <summary>StableDiffusionXLPipeline: SDXL / SDXL-Turbo (two text encoders, text_time conditioning).</summary>
-    StableDiffusionXL,
-}
 
 /// <summary>The loaded parts of a diffusers model (a folder or a compiled artifact).</summary>
 internal sealed class ModelComponents : IDisposable
@@ -48,15 +40,8 @@ internal sealed class ModelComponents : IDisposable
         const string indexFile = "model_index.json";
         if (!store.FileExists(indexFile))
             throw new MixDQException(ErrorCodes.NotADiffusersModel, "not a diffusers model folder: model_index.json is missing", store.Location);
-        string indexPath = store.PathOf(indexFile);
-        var index = ModelIndex.Parse(store.ReadText(indexFile), indexPath);
-        return index.ClassName switch
-        {
-            "StableDiffusionPipeline" => ModelFamily.StableDiffusion,
-            "StableDiffusionXLPipeline" => ModelFamily.StableDiffusionXL,
-            _ => throw new MixDQException(ErrorCodes.ConfigUnsupportedValue,
-                $"pipeline class '{index.ClassName}' is not supported (StableDiffusionPipeline, StableDiffusionXLPipeline are)", indexPath, "_class_name"),
-        };
+        // ModelIndex rejects pipeline classes other than the two families (MIXDQ023, naming _class_name).
+        return ModelIndex.Parse(store.ReadText(indexFile), store.PathOf(indexFile)).Kind;
     }
 
     /// <summary>Loads a diffusers folder (the store is made here and needs no disposing).</summary>

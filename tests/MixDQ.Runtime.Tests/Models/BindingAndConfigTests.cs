@@ -224,12 +224,12 @@ public sealed class BindingAndConfigTests
     public void ModelIndexTreatsNullPairsAsAbsent()
     {
         var sd = ModelIndex.Parse(ReferenceConfigs.SdTurboModelIndex, "model_index.json");
-        Assert.Equal(PipelineKind.StableDiffusion, sd.Kind);
+        Assert.Equal(ModelFamily.StableDiffusion, sd.Kind);
         Assert.False(sd.HasComponent("safety_checker"));
         Assert.Equal(("diffusers", "EulerDiscreteScheduler"), (sd.GetComponent("scheduler").Library, sd.GetComponent("scheduler").ClassName));
         Assert.Equal(5, sd.Components.Count);
         var xl = ModelIndex.Parse(ReferenceConfigs.SdxlTurboModelIndex, "model_index.json");
-        Assert.Equal(PipelineKind.StableDiffusionXL, xl.Kind);
+        Assert.Equal(ModelFamily.StableDiffusionXL, xl.Kind);
         Assert.True(xl.ForceZerosForEmptyPrompt);
         Assert.Equal("CLIPTextModelWithProjection", xl.GetComponent("text_encoder_2").ClassName);
         var e = Assert.Throws<MixDQException>(() => sd.GetComponent("text_encoder_2"));

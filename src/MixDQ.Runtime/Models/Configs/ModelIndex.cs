@@ -2,15 +2,6 @@ using System.Text.Json;
 
 namespace MixDQ.Runtime.Models.Configs;
 
-/// <summary>Which diffusers pipeline a folder holds.</summary>
-public enum PipelineKind
-{
-    /// <summary>StableDiffusionPipeline (SD 1.x / 2.x, SD-Turbo).</summary>
-    StableDiffusion,
-    /// <summary>StableDiffusionXLPipeline (SDXL, SDXL-Turbo).</summary>
-    StableDiffusionXL,
-}
-
 /// <summary>One component entry of model_index.json: <c>[library, class]</c>.</summary>
 public sealed record ModelComponent(string Name, string Library, string ClassName);
 
@@ -30,7 +21,7 @@ public sealed class ModelIndex
     /// <summary><c>_class_name</c>.</summary>
     public string ClassName { get; private init; } = "";
 
-    public PipelineKind Kind { get; private init; }
+    public ModelFamily Kind { get; private init; }
 
     /// <summary><c>_diffusers_version</c>, when present.</summary>
     public string? DiffusersVersion { get; private init; }
@@ -58,8 +49,8 @@ public sealed class ModelIndex
         string className = r.StringOrNull("_class_name") ?? throw r.Invalid("_class_name", "is required");
         var kind = className switch
         {
-            StableDiffusionPipeline => PipelineKind.StableDiffusion,
-            StableDiffusionXLPipeline => PipelineKind.StableDiffusionXL,
+            StableDiffusionPipeline => ModelFamily.StableDiffusion,
+            StableDiffusionXLPipeline => ModelFamily.StableDiffusionXL,
             _ => throw r.Unsupported("_class_name", $"\"{className}\"", $"\"{StableDiffusionPipeline}\", \"{StableDiffusionXLPipeline}\""),
         };
         var components = new Dictionary<string, ModelComponent>(StringComparer.Ordinal);
@@ -74,7 +65,7 @@ public sealed class ModelIndex
                 throw r.Invalid(p.Name, $"must be [library, class] or [null, null], found {p.Value.GetRawText()}");
             components[p.Name] = new ModelComponent(p.Name, items[0].GetString()!, items[1].GetString()!);
         }
-        string[] required = kind == PipelineKind.StableDiffusionXL
+        string[] required = kind == ModelFamily.StableDiffusionXL
             ? ["unet", "vae", "scheduler", "text_encoder", "tokenizer", "text_encoder_2", "tokenizer_2"]
             : ["unet", "vae", "scheduler", "text_encoder", "tokenizer"];
         foreach (var name in required)
