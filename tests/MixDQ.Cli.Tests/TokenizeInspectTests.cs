@@ -34,6 +34,7 @@ public class TokenizeInspectTests(TinyModelsFixture models) : IClassFixture<Tiny
         foreach (var c in new[] { "unet/", "vae/", "text_encoder/", "text_encoder_2/", "tokenizer_2/", "scheduler/" }) Assert.Contains(c, o);
         Assert.Contains("parameters", o);
         Assert.Contains("F32", o);
+        Assert.Contains("text_encoder_2/ CLIPTextModelWithProjection", o);
     }
 
     [Fact]

@@ -67,8 +67,12 @@ internal static class InspectCommand
         try
         {
             using var doc = JsonDocument.Parse(File.ReadAllBytes(jsonPath));
-            return doc.RootElement.ValueKind == JsonValueKind.Object && doc.RootElement.TryGetProperty("_class_name", out var c) && c.ValueKind == JsonValueKind.String
-                ? c.GetString() : null;
+            var root = doc.RootElement;
+            if (root.ValueKind != JsonValueKind.Object) return null;
+            if (root.TryGetProperty("_class_name", out var c) && c.ValueKind == JsonValueKind.String) return c.GetString();
+            // transformers configs name their class in "architectures".
+            return root.TryGetProperty("architectures", out var a) && a.ValueKind == JsonValueKind.Array && a.GetArrayLength() > 0
+                && a[0].ValueKind == JsonValueKind.String ? a[0].GetString() : null;
         }
         catch (JsonException e)
         {
