@@ -28,6 +28,14 @@ internal sealed class ModuleBuilder
     /// <summary>A builder that only records names, shapes and layers.</summary>
     public static ModuleBuilder Describe(string component) => new(component, null, null, null);
 
+    /// <summary>Runs <paramref name="graph"/> (a module's constructor) on a describing builder: names, shapes and layers, no weights.</summary>
+    public static ModuleBuilder Describe(string component, Action<ModuleBuilder> graph)
+    {
+        var b = Describe(component);
+        graph(b);
+        return b;
+    }
+
     /// <summary>A builder that reads <paramref name="weights"/> and prepares layers on <paramref name="backend"/>.</summary>
     public static ModuleBuilder Build(string component, IComputeBackend backend, BoundWeights weights, Func<LayerInfo, LayerPrecision>? precision)
     {

@@ -56,20 +56,10 @@ public sealed class ClipTextModel
     public IReadOnlyList<LayerInfo> Layers { get; }
 
     public static IReadOnlyList<TensorInfo> ExpectedTensors(ClipTextConfig cfg, bool withProjection)
-    {
-        ArgumentNullException.ThrowIfNull(cfg);
-        var b = ModuleBuilder.Describe("text_encoder");
-        _ = new ClipTextModel(cfg, b, withProjection);
-        return b.Expected;
-    }
+        => ModuleBuilder.Describe("text_encoder", b => _ = new ClipTextModel(cfg ?? throw new ArgumentNullException(nameof(cfg)), b, withProjection)).Expected;
 
     public static IReadOnlyList<LayerInfo> DescribeLayers(ClipTextConfig cfg, bool withProjection, string component = "text_encoder")
-    {
-        ArgumentNullException.ThrowIfNull(cfg);
-        var b = ModuleBuilder.Describe(component);
-        _ = new ClipTextModel(cfg, b, withProjection);
-        return b.Layers;
-    }
+        => ModuleBuilder.Describe(component, b => _ = new ClipTextModel(cfg ?? throw new ArgumentNullException(nameof(cfg)), b, withProjection)).Layers;
 
     /// <summary>Binds the weights (one WeightsMismatch error listing every problem) and prepares the layers.</summary>
     /// <param name="cfg">The resolved text encoder config.</param>

@@ -76,21 +76,11 @@ public sealed class UNet2DConditionModel
 
     /// <summary>Every weight the config implies, by diffusers name, with its shape (F32).</summary>
     public static IReadOnlyList<TensorInfo> ExpectedTensors(UNet2DConditionConfig cfg)
-    {
-        ArgumentNullException.ThrowIfNull(cfg);
-        var b = ModuleBuilder.Describe(ComponentName);
-        _ = new UNet2DConditionModel(cfg, b);
-        return b.Expected;
-    }
+        => ModuleBuilder.Describe(ComponentName, b => _ = new UNet2DConditionModel(cfg ?? throw new ArgumentNullException(nameof(cfg)), b)).Expected;
 
     /// <summary>The quantizable layers the config implies (precision FP32), without weights.</summary>
     public static IReadOnlyList<LayerInfo> DescribeLayers(UNet2DConditionConfig cfg)
-    {
-        ArgumentNullException.ThrowIfNull(cfg);
-        var b = ModuleBuilder.Describe(ComponentName);
-        _ = new UNet2DConditionModel(cfg, b);
-        return b.Layers;
-    }
+        => ModuleBuilder.Describe(ComponentName, b => _ = new UNet2DConditionModel(cfg ?? throw new ArgumentNullException(nameof(cfg)), b)).Layers;
 
     /// <summary>
     /// Binds <paramref name="weights"/> (one <see cref="ErrorCodes.WeightsMismatch"/> error listing every

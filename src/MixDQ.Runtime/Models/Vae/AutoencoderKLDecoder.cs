@@ -71,20 +71,10 @@ public sealed class AutoencoderKLDecoder
 
     /// <summary>post_quant_conv and decoder.* weights (the file's encoder.* and quant_conv.* are known extras).</summary>
     public static IReadOnlyList<TensorInfo> ExpectedTensors(AutoencoderKLConfig cfg)
-    {
-        ArgumentNullException.ThrowIfNull(cfg);
-        var b = ModuleBuilder.Describe(ComponentName);
-        _ = new AutoencoderKLDecoder(cfg, b);
-        return b.Expected;
-    }
+        => ModuleBuilder.Describe(ComponentName, b => _ = new AutoencoderKLDecoder(cfg ?? throw new ArgumentNullException(nameof(cfg)), b)).Expected;
 
     public static IReadOnlyList<LayerInfo> DescribeLayers(AutoencoderKLConfig cfg)
-    {
-        ArgumentNullException.ThrowIfNull(cfg);
-        var b = ModuleBuilder.Describe(ComponentName);
-        _ = new AutoencoderKLDecoder(cfg, b);
-        return b.Layers;
-    }
+        => ModuleBuilder.Describe(ComponentName, b => _ = new AutoencoderKLDecoder(cfg ?? throw new ArgumentNullException(nameof(cfg)), b)).Layers;
 
     /// <summary>Binds the weights (one WeightsMismatch error listing every problem) and prepares the layers.</summary>
     /// <param name="cfg">The resolved vae config.</param>

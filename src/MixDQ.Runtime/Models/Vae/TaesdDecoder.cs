@@ -63,20 +63,10 @@ public sealed class TaesdDecoder
     public IReadOnlyList<LayerInfo> Layers { get; }
 
     public static IReadOnlyList<TensorInfo> ExpectedTensors(AutoencoderTinyConfig cfg)
-    {
-        ArgumentNullException.ThrowIfNull(cfg);
-        var b = ModuleBuilder.Describe(ComponentName);
-        _ = new TaesdDecoder(cfg, b);
-        return b.Expected;
-    }
+        => ModuleBuilder.Describe(ComponentName, b => _ = new TaesdDecoder(cfg ?? throw new ArgumentNullException(nameof(cfg)), b)).Expected;
 
     public static IReadOnlyList<LayerInfo> DescribeLayers(AutoencoderTinyConfig cfg)
-    {
-        ArgumentNullException.ThrowIfNull(cfg);
-        var b = ModuleBuilder.Describe(ComponentName);
-        _ = new TaesdDecoder(cfg, b);
-        return b.Layers;
-    }
+        => ModuleBuilder.Describe(ComponentName, b => _ = new TaesdDecoder(cfg ?? throw new ArgumentNullException(nameof(cfg)), b)).Layers;
 
     /// <summary>Binds the weights (one WeightsMismatch error listing every problem) and prepares the layers.</summary>
     /// <param name="cfg">The resolved AutoencoderTiny config.</param>
