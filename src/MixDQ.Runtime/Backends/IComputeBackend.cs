@@ -95,4 +95,13 @@ public interface IComputeBackend
 
     /// <summary>Rows of <paramref name="table"/> [V, C] for ids [B, L] → [B, L, C].</summary>
     Tensor Embedding(Tensor table, int[] ids, int batch);
+
+    /// <summary>
+    /// diffusers' sinusoidal timestep embedding (as ggml's <c>timestep_embedding</c>): values [B] or [B, k] →
+    /// [B, k·dim], each value embedded by <see cref="Models.Unet.TimestepSinusoid"/>.
+    /// </summary>
+    Tensor TimestepEmbedding(Tensor values, int dim, bool flipSinToCos, int freqShift);
+
+    /// <summary>The same elements seen with another shape (a view where the backend can; never a reorder).</summary>
+    Tensor Reshape(Tensor x, params int[] shape);
 }

@@ -77,4 +77,44 @@ public static class CompiledModelLoader
         foreach (var l in layers) d[l.QualifiedName] = l;
         return d;
     }
+
+    /// <summary>The prepared linear layer <paramref name="qualifiedName"/> of the loaded pipeline, checked against the plan's weight shape.</summary>
+    public static IPreparedLinear BindLinear(DiffusionPipeline pipeline, string qualifiedName, int[] weightShape)
+    {
+        var layer = BindingOf<IPreparedLinear>(pipeline, qualifiedName, "linear layer");
+        CheckShape(qualifiedName, layer.Layer.WeightShape, weightShape);
+        return layer;
+    }
+
+    /// <summary>The prepared convolution <paramref name="qualifiedName"/> of the loaded pipeline, checked against the plan's weight shape.</summary>
+    public static IPreparedConv2d BindConv2d(DiffusionPipeline pipeline, string qualifiedName, int[] weightShape)
+    {
+        var layer = BindingOf<IPreparedConv2d>(pipeline, qualifiedName, "convolution");
+        CheckShape(qualifiedName, layer.Layer.WeightShape, weightShape);
+        return layer;
+    }
+
+    /// <summary>The parameter tensor <paramref name="qualifiedName"/> (<c>unet/conv_norm_out.weight</c>) of the loaded pipeline.</summary>
+    public static Tensors.Tensor BindParameter(DiffusionPipeline pipeline, string qualifiedName, int[] shape)
+    {
+        var t = BindingOf<Tensors.Tensor>(pipeline, qualifiedName, "parameter");
+        CheckShape(qualifiedName, t.ShapeArray(), shape);
+        return t;
+    }
+
+    private static T BindingOf<T>(DiffusionPipeline pipeline, string qualifiedName, string what) where T : class
+    {
+        ArgumentNullException.ThrowIfNull(pipeline);
+        return pipeline.Binding(qualifiedName) as T
+            ?? throw new MixDQException(ErrorCodes.ArtifactPlanMismatch,
+                $"the generated code uses {what} '{qualifiedName}', which the loaded model graph does not have; rebuild the project", item: qualifiedName);
+    }
+
+    private static void CheckShape(string qualifiedName, int[] actual, int[] planned)
+    {
+        if (!actual.AsSpan().SequenceEqual(planned))
+            throw new MixDQException(ErrorCodes.ArtifactPlanMismatch,
+                $"'{qualifiedName}' is {Tensors.Tensor.FormatShape(actual)} in the model but {Tensors.Tensor.FormatShape(planned)} in the plan; rebuild the project",
+                item: qualifiedName);
+    }
 }

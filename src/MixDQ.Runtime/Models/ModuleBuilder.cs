@@ -14,15 +14,19 @@ internal sealed class ModuleBuilder
     private readonly IComputeBackend? _backend;
     private readonly BoundWeights? _weights;
     private readonly Func<LayerInfo, LayerPrecision>? _precision;
+    private readonly Compiled.Tracing.TracingBackend? _tracer;
     private readonly List<TensorInfo> _expected = [];
     private readonly List<LayerInfo> _layers = [];
+    private readonly Dictionary<string, object> _bindings = new(StringComparer.Ordinal);
 
-    private ModuleBuilder(string component, IComputeBackend? backend, BoundWeights? weights, Func<LayerInfo, LayerPrecision>? precision)
+    private ModuleBuilder(string component, IComputeBackend? backend, BoundWeights? weights, Func<LayerInfo, LayerPrecision>? precision,
+        Compiled.Tracing.TracingBackend? tracer = null)
     {
         Component = component;
         _backend = backend;
         _weights = weights;
         _precision = precision;
+        _tracer = tracer;
     }
 
     /// <summary>A builder that only records names, shapes and layers.</summary>
@@ -44,9 +48,25 @@ internal sealed class ModuleBuilder
         return new(component, backend, weights, precision);
     }
 
+    /// <summary>
+    /// A builder whose modules run on <paramref name="tracer"/> with element-less weights, so that a forward
+    /// pass records the component's program (every op, shape and weight name) without reading a file.
+    /// </summary>
+    public static ModuleBuilder Trace(string component, Compiled.Tracing.TracingBackend tracer, Func<LayerInfo, LayerPrecision>? precision)
+    {
+        ArgumentNullException.ThrowIfNull(tracer);
+        return new(component, tracer, null, precision, tracer);
+    }
+
     public string Component { get; }
 
-    public bool IsDescribing => _weights is null;
+    public bool IsDescribing => _weights is null && _tracer is null;
+
+    /// <summary>
+    /// What each name was bound to while building: prepared layers by module path (<c>conv_in</c>) and
+    /// plain parameters by tensor name (<c>conv_norm_out.weight</c>); generated forward passes bind to these.
+    /// </summary>
+    public IReadOnlyDictionary<string, object> Bindings => _bindings;
 
     /// <summary>The backend (build mode only).</summary>
     public IComputeBackend? Backend => _backend;
@@ -63,7 +83,9 @@ internal sealed class ModuleBuilder
         if (IsDescribing) return new LinearOp(info, null, null);
         var w = Read(path + ".weight");
         var b = bias ? Read(path + ".bias") : null;
-        return new LinearOp(info, _backend, _backend!.PrepareLinear(info, w, b));
+        var prepared = _backend!.PrepareLinear(info, w, b);
+        _bindings[path] = prepared;
+        return new LinearOp(info, _backend, prepared);
     }
 
     public ConvOp Conv(string path, int outChannels, int inChannels, int kernel, int stride = 1, int padding = -1, bool bias = true)
@@ -75,7 +97,9 @@ internal sealed class ModuleBuilder
         if (IsDescribing) return new ConvOp(info, null, null);
         var w = Read(path + ".weight");
         var b = bias ? Read(path + ".bias") : null;
-        return new ConvOp(info, _backend, _backend!.PrepareConv2d(info, w, b, stride, padding));
+        var prepared = _backend!.PrepareConv2d(info, w, b, stride, padding);
+        _bindings[path] = prepared;
+        return new ConvOp(info, _backend, prepared);
     }
 
     public GroupNormOp GroupNorm(string path, int channels, int groups, double eps)
@@ -94,14 +118,14 @@ internal sealed class ModuleBuilder
     public Tensor? Parameter(string name, params int[] shape)
     {
         Expect(name, shape);
-        return IsDescribing ? null : Read(name);
+        return IsDescribing ? null : ReadParameter(name);
     }
 
     private (Tensor? Gamma, Tensor? Beta) Affine(string path, int channels)
     {
         Expect(path + ".weight", channels);
         Expect(path + ".bias", channels);
-        return IsDescribing ? (null, null) : (Read(path + ".weight"), Read(path + ".bias"));
+        return IsDescribing ? (null, null) : (ReadParameter(path + ".weight"), ReadParameter(path + ".bias"));
     }
 
     private LayerInfo Layer(string path, LayerKind kind, int[] shape)
@@ -114,7 +138,16 @@ internal sealed class ModuleBuilder
 
     private void Expect(string name, params int[] shape) => _expected.Add(new TensorInfo(name, DType.F32, shape));
 
-    private Tensor Read(string name) => _weights!.Read(name);
+    /// <summary>A weight by name: read from the bound file, or an element-less stand-in the tracer knows by name.</summary>
+    private Tensor Read(string name) =>
+        _tracer is not null ? _tracer.Parameter(Component, name, _expected.Last(e => e.Name == name).Shape.ToArray()) : _weights!.Read(name);
+
+    private Tensor ReadParameter(string name)
+    {
+        var t = Read(name);
+        _bindings[name] = t;
+        return t;
+    }
 }
 
 /// <summary>Thrown when a describe-only module tree is run (a programming error, never user input).</summary>

@@ -18,6 +18,8 @@ public sealed partial class DiffusionPipeline
     private readonly PipelineLoadOptions _options;
     private readonly IModelStore? _ownedStore;
     private TaesdDecoder? _taesd;
+    private readonly Dictionary<string, Compiled.CompiledForward> _compiled = new(StringComparer.Ordinal);
+    private long _compiledCalls;
 
     private DiffusionPipeline(ModelComponents components, IComputeBackend backend, PipelineLoadOptions options, IModelStore? ownedStore)
     {
@@ -99,7 +101,7 @@ public sealed partial class DiffusionPipeline
             ct.ThrowIfCancellationRequested();
             progress?.Report(new GenerationProgress("unet", i, scheduler.Timesteps.Count));
             var modelInput = scheduler.ScaleModelInput(latents, i);
-            var modelOutput = _c.Unet.Forward(modelInput, scheduler.Timesteps[i], context, pooled, timeIds, ct);
+            var modelOutput = RunUnet(modelInput, scheduler.Timesteps[i], context, pooled, timeIds, ct);
             if (i == 0) dump?.Write("eps", modelOutput);
             latents = scheduler.Step(modelOutput, i, latents, noise);
         }
@@ -112,7 +114,7 @@ public sealed partial class DiffusionPipeline
         progress?.Report(new GenerationProgress("decode", 0, 1));
         var decoded = options.Decoder == DecoderKind.Taesd
             ? Taesd.Decode(latents)
-            : _c.Vae.Decode(VaeLatents.ToDecoderInput(latents, _c.VaeConfig), ct);
+            : RunVaeDecoder(VaeLatents.ToDecoderInput(latents, _c.VaeConfig), ct);
         EnsureFinite(decoded, "image");
         var (rgb, h, w) = ImagePostprocess.ToRgbBytes(decoded);
         dump?.WriteBytes("image", rgb, h, w, 3);
@@ -127,10 +129,10 @@ public sealed partial class DiffusionPipeline
     {
         var ids1 = Tokenize(_c.Tokenizer, prompt, "tokenizer");
         if (Family == ModelFamily.StableDiffusion)
-            return (_c.TextEncoder.Forward(ids1, 1, -1).Hidden, null);
+            return (RunTextEncoder(_c.TextEncoder, ids1, -1).Hidden, null);
         var ids2 = Tokenize(_c.Tokenizer2!, prompt, "tokenizer_2");
-        var h1 = _c.TextEncoder.Forward(ids1, 1, -2).Hidden;
-        var out2 = _c.TextEncoder2!.Forward(ids2, 1, -2);
+        var h1 = RunTextEncoder(_c.TextEncoder, ids1, -2).Hidden;
+        var out2 = RunTextEncoder(_c.TextEncoder2!, ids2, -2);
         return (_backend.Concat(h1, out2.Hidden, -1), out2.TextEmbeds);
     }
 
@@ -180,6 +182,73 @@ public sealed partial class DiffusionPipeline
     }
 
     private TaesdDecoder Taesd => _taesd ??= _c.LoadTaesd(_backend);
+
+    // ---------------------------------------------------------------- compiled forward passes
+
+    /// <summary>
+    /// Runs <paramref name="component"/> (<c>unet</c>, <c>vae</c>, <c>text_encoder</c>, <c>text_encoder_2</c>) through
+    /// <paramref name="forward"/>, code generated at build time from the component's traced program, instead of
+    /// its model graph; calls with shapes the code was not compiled for still take the graph.
+    /// </summary>
+    public void UseCompiledForward(string component, Compiled.CompiledForward forward)
+    {
+        ArgumentNullException.ThrowIfNull(forward);
+        if (component is not ("unet" or "vae" or "text_encoder") && !(component == "text_encoder_2" && _c.TextEncoder2 is not null))
+            throw new ArgumentException($"'{component}' is not a network of this pipeline", nameof(component));
+        _compiled[component] = forward;
+    }
+
+    /// <summary>Components that run generated forward passes.</summary>
+    public IReadOnlyCollection<string> CompiledComponents => _compiled.Keys;
+
+    /// <summary>How many component evaluations ran generated code (the rest ran the model graphs).</summary>
+    public long CompiledForwardCalls => Interlocked.Read(ref _compiledCalls);
+
+    /// <summary>What a component bound at load under <c>component/name</c>: a prepared layer or a parameter tensor.</summary>
+    internal object? Binding(string qualifiedName)
+    {
+        int slash = qualifiedName.IndexOf('/', StringComparison.Ordinal);
+        if (slash < 0) return null;
+        IReadOnlyDictionary<string, object>? bindings = qualifiedName[..slash] switch
+        {
+            "unet" => _c.Unet.Bindings,
+            "vae" => _c.Vae.Bindings,
+            "text_encoder" => _c.TextEncoder.Bindings,
+            "text_encoder_2" => _c.TextEncoder2?.Bindings,
+            _ => null,
+        };
+        return bindings?.GetValueOrDefault(qualifiedName[(slash + 1)..]);
+    }
+
+    private IReadOnlyDictionary<string, Tensor>? RunCompiled(string component, Compiled.ProgramArguments arguments, CancellationToken ct)
+    {
+        if (!_compiled.TryGetValue(component, out var forward)) return null;
+        var outputs = forward(arguments, ct);
+        if (outputs is not null) Interlocked.Increment(ref _compiledCalls);
+        return outputs;
+    }
+
+    private Tensor RunUnet(Tensor sample, float timestep, Tensor context, Tensor? pooled, Tensor? timeIds, CancellationToken ct)
+    {
+        var args = new Compiled.ProgramArguments().With("sample", sample).With("timesteps", Tensor.FromSpan([timestep], 1))
+            .With("encoder_hidden_states", context).With("text_embeds", pooled).With("time_ids", timeIds);
+        return RunCompiled("unet", args, ct)?["sample"] ?? _c.Unet.Forward(sample, timestep, context, pooled, timeIds, ct);
+    }
+
+    private Tensor RunVaeDecoder(Tensor z, CancellationToken ct) =>
+        RunCompiled("vae", new Compiled.ProgramArguments().With("latents", z), ct)?["sample"] ?? _c.Vae.Decode(z, ct);
+
+    private ClipTextOutput RunTextEncoder(ClipTextModel model, int[] ids, int outputHiddenStateIndex)
+    {
+        var args = new Compiled.ProgramArguments().With("input_ids", ids)
+            .With("position_ids", Enumerable.Range(0, ids.Length).ToArray())
+            .With("eos_rows", model.WithProjection ? model.EosRows(ids, 1) : null);
+        // A generated text encoder is compiled for the hidden-state index this pipeline asks for.
+        var outputs = RunCompiled(model.Component, args, CancellationToken.None);
+        return outputs is null
+            ? model.Forward(ids, 1, outputHiddenStateIndex)
+            : new ClipTextOutput(outputs["hidden_states"], outputs.GetValueOrDefault("text_embeds"));
+    }
 
     public void Dispose()
     {

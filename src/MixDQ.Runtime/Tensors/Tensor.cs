@@ -20,6 +20,23 @@ public sealed class Tensor
         Data = data;
     }
 
+    /// <summary>
+    /// A tensor with a shape and no elements: what the forward tracer (<see cref="Compiled.Tracing.TracingBackend"/>)
+    /// passes through the model graphs at build time, so SDXL-sized graphs trace without their memory.
+    /// </summary>
+    internal static Tensor ShapeOnly(params int[] shape) => new(shape);
+
+    private Tensor(int[] shape)
+    {
+        _shape = (int[])shape.Clone();
+        _ = ElementCount(_shape);
+        Data = [];
+        IsShapeOnly = true;
+    }
+
+    /// <summary>True for the tracer's element-less tensors.</summary>
+    internal bool IsShapeOnly { get; }
+
     /// <summary>The elements, row-major.</summary>
     public float[] Data { get; }
 
@@ -49,7 +66,13 @@ public sealed class Tensor
         {
             shape = (int[])shape.Clone();
             shape[infer] = 1;
-            shape[infer] = Length / (int)ElementCount(shape);
+            shape[infer] = (int)(ElementCount(_shape) / ElementCount(shape));
+        }
+        if (IsShapeOnly)
+        {
+            if (ElementCount(shape) != ElementCount(_shape))
+                throw new ArgumentException($"cannot view {FormatShape(_shape)} as {FormatShape(shape)}");
+            return ShapeOnly(shape);
         }
         return new Tensor(Data, shape);
     }

@@ -176,6 +176,22 @@ public static class BackendOpCases
             return be => be.Embedding(table, ids, 2);
         });
 
+        // FP32 angles t·freq (t up to 999) carry ~1e-4 absolute error against the double reference.
+        foreach (var (shape, dim, flip, shift) in new[] { (new[] { 2 }, 32, true, 0), (new[] { 1, 6 }, 256, true, 0), (new[] { 3 }, 33, false, 1) })
+        {
+            Add("TimestepEmbedding", $"{Tensor.FormatShape(shape)} dim{dim}{(flip ? " flip" : "")} shift{shift}", 1e-3, r =>
+            {
+                var t = new Tensor(Enumerable.Range(0, (int)Tensor.ElementCount(shape)).Select(_ => (float)r.Next(1000)).ToArray(), shape);
+                return be => be.TimestepEmbedding(t, dim, flip, shift);
+            });
+        }
+
+        Add("Reshape", "[2,3,4]->[6,4]", Exact, r =>
+        {
+            var x = Rand(r, 2, 3, 4);
+            return be => be.Reshape(x, 6, 4);
+        });
+
         return cases;
     }
 

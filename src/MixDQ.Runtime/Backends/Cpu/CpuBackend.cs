@@ -273,4 +273,15 @@ public sealed class CpuBackend : IComputeBackend
         for (int i = 0; i < ids.Length; i++) Array.Copy(table.Data, (long)ids[i] * c, y.Data, (long)i * c, c);
         return y;
     }
+
+    public Tensor TimestepEmbedding(Tensor values, int dim, bool flipSinToCos, int freqShift)
+    {
+        const string op = nameof(TimestepEmbedding);
+        CpuChecks.True(values.Rank is 1 or 2, op, nameof(values), $"must be [B] or [B, k], got {Tensor.FormatShape(values.Shape)}");
+        CpuChecks.Positive(op, nameof(dim), dim);
+        int k = values.Rank == 2 ? values.Dim(1) : 1;
+        return new Tensor(Models.Unet.TimestepSinusoid.Embed(values.Data, dim, flipSinToCos, freqShift), values.Dim(0), k * dim);
+    }
+
+    public Tensor Reshape(Tensor x, params int[] shape) => x.Reshape(shape);
 }

@@ -303,4 +303,23 @@ public sealed class ReferenceBackend : IComputeBackend
         for (int i = 0; i < ids.Length; i++) Array.Copy(table.Data, ids[i] * c, y.Data, i * c, c);
         return y;
     }
+
+    public Tensor TimestepEmbedding(Tensor values, int dim, bool flipSinToCos, int freqShift)
+    {
+        // Double precision, as everywhere in this backend: the CPU backend's FP32 follows PyTorch's rounding.
+        int half = dim / 2, k = values.Rank == 2 ? values.Dim(1) : 1;
+        var y = Tensor.Zeros(values.Dim(0), k * dim);
+        for (int n = 0; n < values.Length; n++)
+        {
+            for (int i = 0; i < half; i++)
+            {
+                double a = values.Data[n] * Math.Exp(-Math.Log(10000) * i / (half - freqShift));
+                y.Data[n * dim + (flipSinToCos ? half + i : i)] = (float)Math.Sin(a);
+                y.Data[n * dim + (flipSinToCos ? i : half + i)] = (float)Math.Cos(a);
+            }
+        }
+        return y;
+    }
+
+    public Tensor Reshape(Tensor x, params int[] shape) => x.Reshape(shape);
 }

@@ -43,6 +43,7 @@ public sealed class ClipTextModel
         if (withProjection) _projection = b.Linear("text_projection", cfg.ProjectionDim, h, bias: false);
         Component = b.Component;
         Layers = b.Layers;
+        Bindings = b.Bindings;
     }
 
     public ClipTextConfig Config => _config;
@@ -53,6 +54,9 @@ public sealed class ClipTextModel
     public bool WithProjection => _projection is not null;
 
     /// <summary>Every quantizable Linear, with its transformers module path and precision.</summary>
+    /// <summary>Prepared layers and parameters by name, as bound at load (what generated forward passes use).</summary>
+    internal IReadOnlyDictionary<string, object> Bindings { get; }
+
     public IReadOnlyList<LayerInfo> Layers { get; }
 
     public static IReadOnlyList<TensorInfo> ExpectedTensors(ClipTextConfig cfg, bool withProjection)
@@ -90,7 +94,7 @@ public sealed class ClipTextModel
     /// <param name="ct">Checked between layers.</param>
     public ClipTextOutput Forward(int[] ids, int batch, int outputHiddenStateIndex = -1, CancellationToken ct = default)
     {
-        var be = _backend ?? throw DescribeOnly.Error();
+        _ = _backend ?? throw DescribeOnly.Error();
         int seq = ValidateIds(ids, batch);
         int n = _layers.Length;
         if (outputHiddenStateIndex >= 0 || outputHiddenStateIndex < -(n + 1))
@@ -99,6 +103,29 @@ public sealed class ClipTextModel
 
         var positions = new int[batch * seq];
         for (int i = 0; i < positions.Length; i++) positions[i] = i % seq;
+        return ForwardCore(ids, positions, _projection is not null ? EosRows(ids, batch) : null, batch, outputHiddenStateIndex, ct);
+    }
+
+    /// <summary>Builds the graph on a tracing (or any) builder; see <see cref="Compiled.Tracing.ForwardTracer"/>.</summary>
+    internal static ClipTextModel Build(ClipTextConfig cfg, ModuleBuilder b, bool withProjection) => new(cfg, b, withProjection);
+
+    /// <summary>
+    /// Row index (b·L + position) of each sequence's EOS token, where the pooled output is read; what
+    /// <see cref="ForwardCore"/> takes as <c>eosRows</c>.
+    /// </summary>
+    internal int[] EosRows(int[] ids, int batch)
+    {
+        int seq = ids.Length / batch;
+        var rows = new int[batch];
+        for (int bIdx = 0; bIdx < batch; bIdx++) rows[bIdx] = bIdx * seq + EosPosition(ids.AsSpan(bIdx * seq, seq));
+        return rows;
+    }
+
+    /// <summary>The forward pass with its host-side index arrays as inputs (validated ids), so that a trace sees all of it.</summary>
+    internal ClipTextOutput ForwardCore(int[] ids, int[] positions, int[]? eosRows, int batch, int outputHiddenStateIndex, CancellationToken ct)
+    {
+        var be = _backend ?? throw DescribeOnly.Error();
+        int n = _layers.Length, seq = ids.Length / batch;
         var x = be.Add(be.Embedding(_tokenEmbedding!, ids, batch), be.Embedding(_positionEmbedding!, positions, batch));
 
         // hidden_states[j] is the output of layer j (0 = embeddings); -k selects j = n + 1 - k.
@@ -117,13 +144,12 @@ public sealed class ClipTextModel
         if (_projection is null) return new ClipTextOutput(hidden, null);
 
         // Pooled: the final-LN row at the EOS position of each sequence (a row gather through Embedding).
-        var rows = new int[batch];
-        for (int bIdx = 0; bIdx < batch; bIdx++) rows[bIdx] = bIdx * seq + EosPosition(ids.AsSpan(bIdx * seq, seq));
         var pooledSource = lastNormed ?? x;
-        var gathered = be.Embedding(pooledSource.Reshape(batch * seq, _config.HiddenSize), rows, batch).Reshape(batch, _config.HiddenSize);
+        var gathered = be.Reshape(be.Embedding(be.Reshape(pooledSource, batch * seq, _config.HiddenSize), eosRows!, batch), batch, _config.HiddenSize);
         var pooled = lastNormed is null ? _finalNorm.Forward(gathered) : gathered;
         return new ClipTextOutput(hidden, _projection.Forward(pooled));
     }
+
 
     /// <summary>The final LayerNorm on its own (diffusers applies it to <c>hidden_states[−(clip_skip+1)]</c>).</summary>
     public Tensor ApplyFinalLayerNorm(Tensor hidden) => _finalNorm.Forward(hidden);

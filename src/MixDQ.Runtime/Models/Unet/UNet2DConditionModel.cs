@@ -67,11 +67,15 @@ public sealed class UNet2DConditionModel
         _normOut = b.GroupNorm("conv_norm_out", ch[0], groups, eps);
         _convOut = b.Conv("conv_out", cfg.OutChannels, ch[0], cfg.ConvOutKernel);
         Layers = b.Layers;
+        Bindings = b.Bindings;
     }
 
     public UNet2DConditionConfig Config => _config;
 
     /// <summary>Every quantizable Linear/Conv2d, component <c>unet</c>, with its diffusers path and precision.</summary>
+    /// <summary>Prepared layers and parameters by name, as bound at load (what generated forward passes use).</summary>
+    internal IReadOnlyDictionary<string, object> Bindings { get; }
+
     public IReadOnlyList<LayerInfo> Layers { get; }
 
     /// <summary>Every weight the config implies, by diffusers name, with its shape (F32).</summary>
@@ -114,13 +118,24 @@ public sealed class UNet2DConditionModel
     public Tensor Forward(Tensor sample, float timestep, Tensor encoderHiddenStates, Tensor? textEmbeds = null, Tensor? timeIds = null,
         CancellationToken ct = default)
     {
-        var be = _backend ?? throw DescribeOnly.Error();
+        _ = _backend ?? throw DescribeOnly.Error();
         ValidateInputs(sample, encoderHiddenStates, textEmbeds, timeIds);
-        int batch = sample.Dim(0);
+        var timesteps = new float[sample.Dim(0)];
+        Array.Fill(timesteps, timestep);
+        return ForwardCore(sample, new Tensor(timesteps, timesteps.Length), encoderHiddenStates, textEmbeds, timeIds, ct);
+    }
 
+    /// <summary>Builds the graph on a tracing (or any) builder; see <see cref="Compiled.Tracing.ForwardTracer"/>.</summary>
+    internal static UNet2DConditionModel Build(UNet2DConditionConfig cfg, ModuleBuilder b) => new(cfg, b);
+
+    /// <summary>The forward pass with every input a tensor (timesteps [B]), so that a trace sees all of it.</summary>
+    internal Tensor ForwardCore(Tensor sample, Tensor timesteps, Tensor encoderHiddenStates, Tensor? textEmbeds, Tensor? timeIds,
+        CancellationToken ct)
+    {
+        var be = _backend ?? throw DescribeOnly.Error();
         if (_config.CenterInputSample) sample = be.Affine(sample, 2, -1);
 
-        var emb = TimeEmbedding(timestep, batch, textEmbeds, timeIds);
+        var emb = TimeEmbedding(timesteps, textEmbeds, timeIds);
         // Every ResNet applies SiLU to the embedding before its projection: do it once.
         var embAct = be.Activate(emb, Activation.Silu);
         var context = encoderHiddenStates;
@@ -142,21 +157,15 @@ public sealed class UNet2DConditionModel
         return _convOut.Forward(_normOut.Forward(h, silu: true));
     }
 
-    private Tensor TimeEmbedding(float timestep, int batch, Tensor? textEmbeds, Tensor? timeIds)
+    private Tensor TimeEmbedding(Tensor timesteps, Tensor? textEmbeds, Tensor? timeIds)
     {
         var be = _backend!;
-        var ts = new float[batch];
-        Array.Fill(ts, timestep);
-        var sinusoid = new Tensor(Unet.TimestepSinusoid.Embed(ts, _config.TimestepInputDim, _config.FlipSinToCos, _config.FreqShift),
-            batch, _config.TimestepInputDim);
+        var sinusoid = be.TimestepEmbedding(timesteps, _config.TimestepInputDim, _config.FlipSinToCos, _config.FreqShift);
         var emb = _timeLinear2.Forward(be.Activate(_timeLinear1.Forward(sinusoid), Activation.Silu));
         if (_addLinear1 is null) return emb;
 
         // SDXL "text_time": each time id gets its own sinusoid; [text_embeds, time part] → add_embedding.
-        int dim = _config.AdditionTimeEmbedDim!.Value;
-        var idsTensor = timeIds!;
-        var timePart = new Tensor(Unet.TimestepSinusoid.Embed(idsTensor.Data, dim, _config.FlipSinToCos, _config.FreqShift),
-            batch, idsTensor.Dim(1) * dim);
+        var timePart = be.TimestepEmbedding(timeIds!, _config.AdditionTimeEmbedDim!.Value, _config.FlipSinToCos, _config.FreqShift);
         var addInput = be.Concat(textEmbeds!, timePart, axis: 1);
         var aug = _addLinear2!.Forward(be.Activate(_addLinear1.Forward(addInput), Activation.Silu));
         return be.Add(emb, aug);

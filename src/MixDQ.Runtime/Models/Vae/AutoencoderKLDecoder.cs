@@ -62,11 +62,15 @@ public sealed class AutoencoderKLDecoder
         _normOut = b.GroupNorm("decoder.conv_norm_out", ch[0], groups, eps);
         _convOut = b.Conv("decoder.conv_out", cfg.OutChannels, ch[0], 3);
         Layers = b.Layers;
+        Bindings = b.Bindings;
     }
 
     public AutoencoderKLConfig Config => _config;
 
     /// <summary>Every quantizable layer (component <c>vae</c>).</summary>
+    /// <summary>Prepared layers and parameters by name, as bound at load (what generated forward passes use).</summary>
+    internal IReadOnlyDictionary<string, object> Bindings { get; }
+
     public IReadOnlyList<LayerInfo> Layers { get; }
 
     /// <summary>post_quant_conv and decoder.* weights (the file's encoder.* and quant_conv.* are known extras).</summary>
@@ -91,6 +95,9 @@ public sealed class AutoencoderKLDecoder
         var bound = WeightBinder.Bind(ExpectedTensors(cfg), weights, BindingRules, warnings);
         return new AutoencoderKLDecoder(cfg, ModuleBuilder.Build(ComponentName, backend, bound, precision));
     }
+
+    /// <summary>Builds the graph on a tracing (or any) builder; see <see cref="Compiled.Tracing.ForwardTracer"/>.</summary>
+    internal static AutoencoderKLDecoder Build(AutoencoderKLConfig cfg, ModuleBuilder b) => new(cfg, b);
 
     /// <summary>Decodes latents already divided by the scaling factor.</summary>
     /// <param name="z">[B, latent_channels, h, w].</param>
