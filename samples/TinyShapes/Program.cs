@@ -23,6 +23,8 @@ try
     var progress = new Progress<GenerationProgress>(p => Console.WriteLine($"  {p.Stage} {p.Step}/{p.TotalSteps}"));
     var image = model.Generate(prompt, new GenerationOptions { Seed = seed }, progress);
     image.SavePng(output);
+    Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+        $"generated forward passes: {string.Join(", ", model.CompiledComponents.Order(StringComparer.Ordinal))} ({model.CompiledForwardCalls} calls; {plan.ProgramOpCount} backend calls generated)"));
     Console.WriteLine($"wrote {output} ({image.Width}x{image.Height})");
     return 0;
 }

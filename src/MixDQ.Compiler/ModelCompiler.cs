@@ -79,6 +79,8 @@ public static class ModelCompiler
                     LayerGrouping.Classify(layer.Component, layer.Name)));
         }
 
+        var programs = ForwardPrograms.Trace(folder, progress);
+
         string artifactFile = request.ClassName + ArtifactSuffix;
         var plan = new PlanDocument(
             PlanDocument.CurrentSchemaVersion, CompilerVersion, request.ClassName, inputHash, ModelFamily(folder), folder.PipelineClass,
@@ -86,7 +88,7 @@ public static class ModelCompiler
             new PlanArtifact(artifactFile, floatDType),
             folder.Components.Select(c => new PlanComponent(c.Name, c.ClassName, c.WeightsRelativePath)).ToList(),
             layers,
-            PlanTotals.Of(layers));
+            PlanTotals.Of(layers)) { Programs = programs };
         byte[] planBytes = plan.ToUtf8Json();
         string planHash = PlanDocument.HashOf(planBytes);
 

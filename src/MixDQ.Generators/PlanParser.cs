@@ -13,7 +13,7 @@ namespace MixDQ.Generators
     /// Turns plan JSON into a <see cref="PlanModel"/>, or into MIXDQ060/061/064 diagnostics that point at
     /// the offending value in the plan file. Mirrors the checks of the compiler's PlanDocument reader.
     /// </summary>
-    internal static class PlanParser
+    internal static partial class PlanParser
     {
         public const int SupportedSchemaVersion = 1;
         private static readonly int[] WeightBits = { 2, 4, 8, 16, 32 };
@@ -126,7 +126,7 @@ namespace MixDQ.Generators
                 Str(root, "modelFamily"), Str(root, "pipelineClass"), Str(artifact, "file"), floatDType,
                 Bits(settings, "requestedWeightBits", WeightBits), Bits(settings, "requestedActivationBits", ActivationBits), Positive(settings, "steps"),
                 layerCount, content, quality, parameters, weightBytes, fp32Bytes, new EquatableArray<LayerModel>(layers),
-                new EquatableArray<string>(lazy));
+                new EquatableArray<string>(lazy), Programs(root, layers));
         }
 
         private static LayerModel Layer(JsonNode l)

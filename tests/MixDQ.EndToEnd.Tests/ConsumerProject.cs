@@ -15,6 +15,11 @@ internal sealed partial class ConsumerProject : IDisposable
         var image = model.Generate(args[0], new GenerationOptions { Seed = 7 });
         image.SavePng(args[1]);
         Console.WriteLine($"wrote {args[1]} {image.Width}x{image.Height}");
+        // The same artifact through the runtime's model graphs: the generated forward passes must give the same bytes.
+        using var graph = MixDQ.Runtime.Compiled.CompiledModelLoader.LoadPipeline(
+            Path.Combine(AppContext.BaseDirectory, TinyModel.ArtifactFileName), TinyModel.PlanHash, TinyModel.PrecisionOf, MixDQ.Runtime.Backends.MixDQDevice.Cpu);
+        var reference = graph.Generate(args[0], new GenerationOptions { Seed = 7, Steps = TinyModel.Plan.Steps });
+        Console.WriteLine($"generated={string.Join(",", model.CompiledComponents.Order(StringComparer.Ordinal))} calls={model.CompiledForwardCalls} graphCalls={graph.CompiledForwardCalls} identical={image.Rgb.AsSpan().SequenceEqual(reference.Rgb)}");
         """;
 
     private readonly TempDir _tmp = RepoPaths.NewTempDir();

@@ -67,6 +67,8 @@ public sealed class SdkEndToEndTests(PackedFeedFixture feed, ITestOutputHelper l
         string png = app.File("out.png");
         var run = app.RunApp("a red circle at the top left", png);
         Assert.True(run.ExitCode == 0, run.Output);
+        // Text encoder, UNet (1 step) and VAE ran the generated straight-line code, and it matches the graph bit for bit.
+        Assert.Contains("generated=text_encoder,unet,vae calls=3 graphCalls=0 identical=True", run.Output, StringComparison.Ordinal);
         var (rgb, width, height) = PngFile.Read(png);
         Assert.True(width > 0 && height > 0);
         Assert.Equal(width * height * 3, rgb.Length);

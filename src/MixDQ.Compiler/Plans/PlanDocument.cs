@@ -6,6 +6,7 @@ using MixDQ.Runtime.Diagnostics;
 using MixDQ.Runtime.IO;
 
 using MixDQ.Runtime.Compiled;
+using MixDQ.Runtime.Compiled.Tracing;
 
 namespace MixDQ.Compiler.Plans;
 
@@ -27,6 +28,9 @@ public sealed record PlanDocument(
     IReadOnlyList<PlanLayer> Layers,
     PlanTotals Totals)
 {
+    /// <summary>The traced forward pass of each network (optional: without them the runtime's model graphs run).</summary>
+    public IReadOnlyList<ForwardProgram> Programs { get; init; } = [];
+
     /// <summary>The schema this compiler writes; readers refuse newer ones (MIXDQ061).</summary>
     public const int CurrentSchemaVersion = 1;
 
@@ -39,7 +43,8 @@ public sealed record PlanDocument(
         other is not null && SchemaVersion == other.SchemaVersion && CompilerVersion == other.CompilerVersion
         && ClassName == other.ClassName && InputHash == other.InputHash && ModelFamily == other.ModelFamily
         && PipelineClass == other.PipelineClass && Settings == other.Settings && Artifact == other.Artifact
-        && Components.SequenceEqual(other.Components) && Layers.SequenceEqual(other.Layers) && Totals == other.Totals;
+        && Components.SequenceEqual(other.Components) && Layers.SequenceEqual(other.Layers) && Totals == other.Totals
+        && Programs.Count == other.Programs.Count;
 
     public override int GetHashCode() => HashCode.Combine(InputHash, ClassName, Layers.Count);
 
@@ -109,6 +114,9 @@ public sealed record PlanDocument(
                 w.WriteEndObject();
             })))),
         };
+        // The traced forward passes: optional (a plan without them runs the runtime's model graphs).
+        if (Programs.Count > 0)
+            top.Add(("programs", "[\n    " + string.Join(",\n    ", Programs.Select(p => ProgramJson.Write(p, Compact))) + "\n  ]"));
         var sb = new StringBuilder("{\n");
         for (int i = 0; i < top.Count; i++)
         {

@@ -77,9 +77,17 @@ internal sealed class PlanReader(string origin)
             var expected = PlanTotals.Of(layers);
             if (totals != expected) throw Invalid($"totals {totals} do not match the layers ({expected})", "totals");
 
+            var programs = new List<MixDQ.Runtime.Compiled.Tracing.ForwardProgram>();
+            if (root.TryGetProperty("programs", out _))
+            {
+                int pi = 0;
+                foreach (var p in Arr(root, "programs", "$"))
+                    programs.Add(ProgramJson.Read(p, $"programs[{pi++}]", names, (message, at) => Invalid(message, at)));
+            }
+
             return new PlanDocument(version, Str(root, "compilerVersion", "$"), Str(root, "className", "$"),
                 Str(root, "inputHash", "$"), Str(root, "modelFamily", "$"), Str(root, "pipelineClass", "$"),
-                settings, artifact, components, layers, totals);
+                settings, artifact, components, layers, totals) { Programs = programs };
         }
     }
 

@@ -36,8 +36,8 @@ public sealed class ProgramArguments
     public int[]? Ints(string name) => _ints.GetValueOrDefault(name);
 
     /// <summary>Whether <paramref name="value"/> is present and has exactly <paramref name="shape"/> (what generated code checks first).</summary>
-    public static bool HasShape(Tensor? value, params int[] shape) => value is not null && value.Shape.SequenceEqual(shape);
+    public static bool HasShape([System.Diagnostics.CodeAnalysis.NotNullWhen(true)] Tensor? value, params int[] shape) => value is not null && value.Shape.SequenceEqual(shape);
 
     /// <summary>Whether <paramref name="value"/> is present with <paramref name="length"/> elements.</summary>
-    public static bool HasLength(int[]? value, int length) => value is not null && value.Length == length;
+    public static bool HasLength([System.Diagnostics.CodeAnalysis.NotNullWhen(true)] int[]? value, int length) => value is not null && value.Length == length;
 }

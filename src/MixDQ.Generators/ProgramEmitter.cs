@@ -1,0 +1,190 @@
+using System.Collections.Generic;
+using System.Globalization;
+using System.Linq;
+using System.Text;
+using Microsoft.CodeAnalysis.CSharp;
+
+namespace MixDQ.Generators
+{
+    /// <summary>
+    /// Writes the forward passes of a plan's programs as straight-line C#: one backend call per traced op, with
+    /// its shape in a comment, layers and parameters bound to fields at load, and the inputs' shapes checked
+    /// against the traced constants (other shapes return null and the pipeline runs its graph). Values live
+    /// in a few reused locals, assigned by liveness, so memory stays that of the graph.
+    /// </summary>
+    internal sealed class ProgramEmitter
+    {
+        private const string Rt = "global::MixDQ.Runtime";
+        private const string TensorType = Rt + ".Tensors.Tensor";
+        private readonly PlanModel _m;
+        private readonly Dictionary<string, string> _layerFields = new Dictionary<string, string>(System.StringComparer.Ordinal);
+        private readonly Dictionary<string, string> _parameterFields = new Dictionary<string, string>(System.StringComparer.Ordinal);
+        private readonly HashSet<string> _used = new HashSet<string>(System.StringComparer.Ordinal);
+
+        public ProgramEmitter(PlanModel m)
+        {
+            _m = m;
+            foreach (var p in m.Programs)
+            {
+                foreach (var op in p.Ops)
+                    if (op.Layer is not null && !_layerFields.ContainsKey(p.Component + "/" + op.Layer))
+                        _layerFields.Add(p.Component + "/" + op.Layer, Unique("_w_" + p.Component + "/" + op.Layer));
+                foreach (var t in p.Parameters)
+                    if (!_parameterFields.ContainsKey(p.Component + "/" + t.Name))
+                        _parameterFields.Add(p.Component + "/" + t.Name, Unique("_p_" + p.Component + "/" + t.Name));
+            }
+        }
+
+        public bool HasPrograms => _m.Programs.Count > 0;
+
+        /// <summary>Fields: the backend, one per prepared layer and one per parameter the programs read.</summary>
+        public void Fields(StringBuilder sb)
+        {
+            if (!HasPrograms) return;
+            sb.AppendLine("        // Generated forward passes: the backend, the prepared layers and the parameters they call, bound at load.");
+            sb.AppendLine($"        private readonly {Rt}.Backends.IComputeBackend _backend;");
+            foreach (var kv in _layerFields)
+                sb.AppendLine($"        private readonly {Rt}.Backends.{(Layer(kv.Key).Op == "linear" ? "IPreparedLinear" : "IPreparedConv2d")} {kv.Value};");
+            foreach (var kv in _parameterFields)
+                sb.AppendLine($"        private readonly {TensorType} {kv.Value};");
+            sb.AppendLine();
+        }
+
+        /// <summary>Constructor statements: bind every field by name (kind and shape checked) and hand the forward passes to the pipeline.</summary>
+        public void Bind(StringBuilder sb)
+        {
+            if (!HasPrograms) return;
+            sb.AppendLine("            _backend = pipeline.Backend;");
+            foreach (var kv in _layerFields)
+            {
+                var l = Layer(kv.Key);
+                string bind = l.Op == "linear" ? "BindLinear" : "BindConv2d";
+                sb.AppendLine($"            {kv.Value} = {Rt}.Compiled.CompiledModelLoader.{bind}(pipeline, {Lit(kv.Key)}, new int[] {{ {Join(l.Shape)} }});");
+            }
+            foreach (var p in _m.Programs)
+                foreach (var t in p.Parameters)
+                {
+                    string key = p.Component + "/" + t.Name;
+                    sb.AppendLine($"            {_parameterFields[key]} = {Rt}.Compiled.CompiledModelLoader.BindParameter(pipeline, {Lit(key)}, new int[] {{ {Join(t.Shape)} }});");
+                }
+            foreach (var p in _m.Programs)
+                sb.AppendLine($"            pipeline.UseCompiledForward({Lit(p.Component)}, {MethodName(p)});");
+        }
+
+        /// <summary>One method per program.</summary>
+        public void Methods(StringBuilder sb)
+        {
+            foreach (var p in _m.Programs) Method(sb, p);
+        }
+
+        private void Method(StringBuilder sb, ProgramModel p)
+        {
+            var inputs = p.Inputs.ToDictionary(t => t.Value, t => "in_" + t.Name);
+            var parameters = p.Parameters.ToDictionary(t => t.Value, t => _parameterFields[p.Component + "/" + t.Name]);
+            string shape = string.Join(", ", p.Inputs.Select(t => t.Name + " " + ShapeText(t.Shape)).Concat(p.IntInputs.Select(i => $"{i.Name}[{i.Length}]")));
+            sb.AppendLine($"        /// <summary>The {Xml(p.Component)} forward pass traced at build time ({Xml(shape)}): {p.Ops.Count} backend calls.</summary>");
+            sb.AppendLine($"        private global::System.Collections.Generic.IReadOnlyDictionary<string, {TensorType}>? {MethodName(p)}({Rt}.Compiled.ProgramArguments arguments, global::System.Threading.CancellationToken ct)");
+            sb.AppendLine("        {");
+            sb.AppendLine("            var be = _backend;");
+            foreach (var t in p.Inputs)
+            {
+                sb.AppendLine($"            var in_{t.Name} = arguments.Tensor({Lit(t.Name)});");
+                sb.AppendLine($"            if (!{Rt}.Compiled.ProgramArguments.HasShape(in_{t.Name}, {Join(t.Shape)})) return null;");
+            }
+            foreach (var i in p.IntInputs)
+            {
+                sb.AppendLine($"            var ints_{i.Name} = arguments.Ints({Lit(i.Name)});");
+                sb.AppendLine($"            if (!{Rt}.Compiled.ProgramArguments.HasLength(ints_{i.Name}, {i.Length})) return null;");
+            }
+
+            // Liveness: a value's slot is free after its last use; outputs live to the end.
+            var lastUse = new Dictionary<int, int>();
+            for (int i = 0; i < p.Ops.Count; i++)
+                foreach (int a in p.Ops[i].Args) lastUse[a] = i;
+            foreach (var o in p.Outputs) lastUse[o.Value] = int.MaxValue;
+            var slotOf = new Dictionary<int, int>();
+            var free = new SortedSet<int>();
+            int slots = 0;
+            var body = new StringBuilder();
+            for (int i = 0; i < p.Ops.Count; i++)
+            {
+                var op = p.Ops[i];
+                string Arg(int k)
+                {
+                    int v = op.Args[k];
+                    return inputs.TryGetValue(v, out var n) ? n! : parameters.TryGetValue(v, out var f) ? f! : "r" + slotOf[v].ToString(CultureInfo.InvariantCulture);
+                }
+                string call = Call(p, op, Arg);
+                foreach (int a in op.Args.Distinct())
+                    if (slotOf.TryGetValue(a, out int s) && lastUse[a] == i) free.Add(s);
+                int slot;
+                if (free.Count > 0) { slot = free.Min; free.Remove(slot); }
+                else slot = slots++;
+                slotOf[op.Result] = slot;
+                if (!lastUse.ContainsKey(op.Result)) free.Add(slot); // never read: the slot is free again at once
+                if (op.Op == "conv2d" || op.Op == "attention") body.AppendLine("            ct.ThrowIfCancellationRequested();");
+                body.AppendLine($"            r{slot} = {call}; // %{op.Result} {ShapeText(op.Shape)}");
+            }
+            if (slots > 0)
+                sb.AppendLine($"            {TensorType} " + string.Join(", ", Enumerable.Range(0, slots).Select(s => $"r{s} = null!")) + ";");
+            sb.Append(body);
+            sb.AppendLine($"            return new global::System.Collections.Generic.Dictionary<string, {TensorType}>");
+            sb.AppendLine("            {");
+            foreach (var o in p.Outputs)
+            {
+                string value = inputs.TryGetValue(o.Value, out var n) ? n! : parameters.TryGetValue(o.Value, out var f) ? f! : "r" + slotOf[o.Value].ToString(CultureInfo.InvariantCulture);
+                sb.AppendLine($"                [{Lit(o.Name)}] = {value},");
+            }
+            sb.AppendLine("            };");
+            sb.AppendLine("        }");
+            sb.AppendLine();
+        }
+
+        private string Call(ProgramModel p, ProgramOpModel op, System.Func<int, string> a)
+        {
+            string A(string key) => op.Attribute(key);
+            switch (op.Op)
+            {
+                case "linear": return $"be.Linear({_layerFields[p.Component + "/" + op.Layer]}, {a(0)})";
+                case "conv2d": return $"be.Conv2d({_layerFields[p.Component + "/" + op.Layer]}, {a(0)})";
+                case "group_norm": return $"be.GroupNorm({a(0)}, {A("groups")}, {a(1)}, {a(2)}, {A("eps")}, {A("silu")})";
+                case "layer_norm": return $"be.LayerNorm({a(0)}, {a(1)}, {a(2)}, {A("eps")})";
+                case "attention": return $"be.Attention({a(0)}, {a(1)}, {a(2)}, {A("heads")}, {A("causal")})";
+                case "activate": return $"be.Activate({a(0)}, {A("activation")})";
+                case "geglu": return $"be.Geglu({a(0)})";
+                case "add": return $"be.Add({a(0)}, {a(1)})";
+                case "add_channel_bias": return $"be.AddChannelBias({a(0)}, {a(1)})";
+                case "affine": return $"be.Affine({a(0)}, {A("scale")}, {A("shift")})";
+                case "upsample_nearest": return $"be.UpsampleNearest({a(0)}, {A("height")}, {A("width")})";
+                case "concat": return $"be.Concat({a(0)}, {a(1)}, {A("axis")})";
+                case "nchw_to_tokens": return $"be.NchwToTokens({a(0)})";
+                case "tokens_to_nchw": return $"be.TokensToNchw({a(0)}, {A("height")}, {A("width")})";
+                case "embedding": return $"be.Embedding({a(0)}, {A("ids")}, {A("batch")})";
+                case "timestep_embedding": return $"be.TimestepEmbedding({a(0)}, {A("dim")}, {A("flip")}, {A("freqShift")})";
+                case "reshape": return $"be.Reshape({a(0)}, {Join(op.Shape)})";
+                default: throw new System.InvalidOperationException("unknown op " + op.Op); // the parser admits only the ops above
+            }
+        }
+
+        private LayerModel Layer(string qualifiedName) => _m.Layers.First(l => l.QualifiedName == qualifiedName);
+
+        private static string MethodName(ProgramModel p) => "Forward_" + p.Component;
+
+        private string Unique(string raw)
+        {
+            var sb = new StringBuilder();
+            foreach (char ch in raw) sb.Append(char.IsLetterOrDigit(ch) && ch < 128 ? ch : '_');
+            string name = sb.ToString(), candidate = name;
+            for (int k = 2; !_used.Add(candidate); k++) candidate = name + "_" + k.ToString(CultureInfo.InvariantCulture);
+            return candidate;
+        }
+
+        private static string Join(IEnumerable<int> values) => string.Join(", ", values.Select(v => v.ToString(CultureInfo.InvariantCulture)));
+
+        private static string ShapeText(IEnumerable<int> shape) => "[" + Join(shape) + "]";
+
+        private static string Lit(string s) => SymbolDisplay.FormatLiteral(s, quote: true);
+
+        private static string Xml(string s) => s.Replace("&", "&amp;").Replace("<", "&lt;").Replace(">", "&gt;");
+    }
+}
