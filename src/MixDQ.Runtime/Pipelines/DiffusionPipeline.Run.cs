@@ -56,6 +56,9 @@ public sealed partial class DiffusionPipeline
 
     public string BackendName => _backend.Name;
 
+    /// <summary>The backend every op runs on (generated forward passes call it directly).</summary>
+    public IComputeBackend Backend => _backend;
+
     private static DiffusionPipeline LoadCore(IModelStore store, bool leaveOpen, PipelineLoadOptions options)
     {
         try
