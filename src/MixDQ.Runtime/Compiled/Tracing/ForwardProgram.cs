@@ -26,7 +26,8 @@ public sealed record ProgramOp(string Op, int Result, int[] Args, int[] Shape, s
 /// <summary>
 /// The straight-line forward pass of one component at one input shape, recorded by <see cref="ForwardTracer"/>:
 /// inputs, the weights it reads directly (norm affines, embedding tables), the ops in execution order and the
-/// outputs. Values are numbered in definition order (inputs, parameters, then op results). The compiler writes
+/// outputs. Each value has its own id, defined before use (weights as the graph is built, then inputs, then op
+/// results; ids of weights no op reads are left out, so ids are not dense). The compiler writes
 /// it into the plan; the source generator turns it into one C# method.
 /// </summary>
 public sealed record ForwardProgram(

@@ -41,6 +41,9 @@ public static class ForwardTracer
         int outputHiddenStateIndex, Func<LayerInfo, LayerPrecision>? precision = null)
     {
         ArgumentNullException.ThrowIfNull(cfg);
+        if (outputHiddenStateIndex >= 0 || outputHiddenStateIndex < -(cfg.NumHiddenLayers + 1))
+            throw new ArgumentOutOfRangeException(nameof(outputHiddenStateIndex), outputHiddenStateIndex,
+                $"must be -1 (last_hidden_state) or in [-{cfg.NumHiddenLayers + 1}, -2]");
         var tracer = new TracingBackend();
         var model = ClipTextModel.Build(cfg, ModuleBuilder.Trace(component, tracer, precision), withProjection);
         var ids = tracer.IntInput("input_ids", sequenceLength);
