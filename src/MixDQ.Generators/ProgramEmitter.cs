@@ -166,6 +166,33 @@ namespace MixDQ.Generators
             }
         }
 
+        /// <summary>
+        /// The distinct (op, weight shape, input shape, precision) keys of the programs' linear and conv2d calls, with how
+        /// many calls share each: one kernel specialization per key is what a shape-specializing backend compiles.
+        /// </summary>
+        public List<string> KernelKeys()
+        {
+            var keys = new List<string>();
+            var counts = new Dictionary<string, int>(System.StringComparer.Ordinal);
+            foreach (var p in _m.Programs)
+            {
+                var shapes = new Dictionary<int, EquatableArray<int>>();
+                foreach (var t in p.Inputs) shapes[t.Value] = t.Shape;
+                foreach (var t in p.Parameters) shapes[t.Value] = t.Shape;
+                foreach (var op in p.Ops)
+                {
+                    shapes[op.Result] = op.Shape;
+                    if (op.Layer is null) continue;
+                    var l = Layer(p.Component + "/" + op.Layer);
+                    string precision = l.WeightBits >= 16 && l.ActivationBits >= 16 ? "FP" + l.WeightBits.ToString(CultureInfo.InvariantCulture) : $"W{l.WeightBits}A{l.ActivationBits}";
+                    string key = $"{op.Op} w{ShapeText(l.Shape)} x{ShapeText(shapes[op.Args[0]])} {precision}";
+                    if (counts.ContainsKey(key)) counts[key]++;
+                    else { counts[key] = 1; keys.Add(key); }
+                }
+            }
+            return keys.Select(k => $"{k} ×{counts[k].ToString(CultureInfo.InvariantCulture)}").ToList();
+        }
+
         private LayerModel Layer(string qualifiedName) => _m.Layers.First(l => l.QualifiedName == qualifiedName);
 
         private static string MethodName(ProgramModel p) => "Forward_" + p.Component;

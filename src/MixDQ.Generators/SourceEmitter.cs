@@ -169,6 +169,15 @@ namespace MixDQ.Generators
                 "Distinct (op, weight shape, precision) combinations: the number of kernel specializations a fully generated forward pass needs.");
             Prop(sb, "int", "ProgramCount", Num(m.Programs.Count), "Components whose forward pass is generated code.");
             Prop(sb, "int", "ProgramOpCount", Num(m.Programs.Sum(p => p.Ops.Count)), "Backend calls in the generated forward passes.");
+            sb.AppendLine("        /// <summary>");
+            sb.AppendLine("        /// Distinct (op, weight shape, input shape, precision) keys of the generated linear and conv2d calls, with the number of");
+            sb.AppendLine("        /// calls sharing each: the kernel specializations a shape-specializing backend compiles (the CPU backend runs generic kernels).");
+            sb.AppendLine("        /// </summary>");
+            sb.AppendLine("        public global::System.Collections.Generic.IReadOnlyList<string> KernelSpecializations { get; } = new string[]");
+            sb.AppendLine("        {");
+            foreach (var key in programs.KernelKeys()) sb.AppendLine($"            {Lit(key)},");
+            sb.AppendLine("        };");
+            sb.AppendLine();
             sb.AppendLine("        /// <summary>Every quantizable layer with its precision, group and size.</summary>");
             sb.AppendLine($"        public global::System.Collections.Generic.IReadOnlyList<{Rt}.Compiled.CompiledLayer> Layers {{ get; }} = new {Rt}.Compiled.CompiledLayer[]");
             sb.AppendLine("        {");

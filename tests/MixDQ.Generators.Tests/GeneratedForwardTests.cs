@@ -28,6 +28,13 @@ public sealed class GeneratedForwardTests : IDisposable
         Assert.Equal(["text_encoder", "unet", "vae"], compiled.Plan.Programs.Select(p => p.Component));
 
         using var generated = GeneratedModel.Build(compiled, "TinySd");
+        // One specialization key per distinct (op, weight shape, input shape, precision); their counts cover every layer call.
+        var keys = generated.KernelSpecializations;
+        int layerCalls = compiled.Plan.Programs.Sum(p => p.Ops.Count(o => o.Layer is not null));
+        Assert.Equal(layerCalls, keys.Sum(k => int.Parse(k[(k.LastIndexOf('×') + 1)..], System.Globalization.CultureInfo.InvariantCulture)));
+        Assert.InRange(keys.Count, 2, layerCalls - 1);
+        Assert.Equal(keys.Count, keys.Distinct().Count());
+        Assert.Contains(keys, k => k.StartsWith("conv2d w[", StringComparison.Ordinal) && k.Contains(" FP16 ×", StringComparison.Ordinal));
         var graph = generated.GraphPipeline();
         using (graph)
         {
@@ -104,6 +111,15 @@ public sealed class GeneratedForwardTests : IDisposable
             var type = context.LoadFromStream(ms).GetType("Consumer.App." + className)!;
             var load = type.GetMethod("Load", [typeof(string), typeof(MixDQDevice)])!;
             return new GeneratedModel(context, type, load.Invoke(null, [compiled.ArtifactPath, MixDQDevice.Cpu])!, compiled);
+        }
+
+        public IReadOnlyList<string> KernelSpecializations
+        {
+            get
+            {
+                object plan = _type.GetProperty("Plan", BindingFlags.Public | BindingFlags.Static)!.GetValue(null)!;
+                return (IReadOnlyList<string>)plan.GetType().GetProperty("KernelSpecializations")!.GetValue(plan)!;
+            }
         }
 
         public long CompiledForwardCalls => (long)_type.GetProperty("CompiledForwardCalls")!.GetValue(_instance)!;
