@@ -198,7 +198,12 @@ public sealed class GeneratorTests(TinyPlanFixture tiny) : IClassFixture<TinyPla
     [InlineData("\"op\":\"conv2d\"", "\"op\":\"conv9d\"", "\"conv9d\"")]
     [InlineData("\"weightBits\":16", "\"weightBits\":3", "3")]
     [InlineData("\"group\":\"quality\"", "\"group\":\"other\"", "\"other\"")]
-    public void InvalidLayerField_Is060_PointingAtTheValue(string from, string to, string spanText)
+    [InlineData("\"op\":\"timestep_embedding\"", "\"op\":\"timestep_embeding\"", "\"timestep_embeding\"")]
+    [InlineData("\"activation\":\"Silu\"", "\"activation\":\"Swish\"", "\"Swish\"")]
+    [InlineData("\"silu\":true", "\"silu\":1", "1")]
+    [InlineData("\"ids\":\"input_ids\"", "\"ids\":\"token_ids\"", "\"token_ids\"")]
+    [InlineData("\"layer\":\"conv_in\"", "\"layer\":\"conv_out_of_nowhere\"", "\"conv_out_of_nowhere\"")]
+    public void InvalidLayerOrProgramField_Is060_PointingAtTheValue(string from, string to, string spanText)
     {
         int at = tiny.Json.IndexOf(from, StringComparison.Ordinal);
         Assert.True(at >= 0);
