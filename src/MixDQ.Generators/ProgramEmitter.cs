@@ -20,6 +20,16 @@ namespace MixDQ.Generators
         private readonly Dictionary<string, string> _layerFields = new Dictionary<string, string>(System.StringComparer.Ordinal);
         private readonly Dictionary<string, string> _parameterFields = new Dictionary<string, string>(System.StringComparer.Ordinal);
         private readonly HashSet<string> _used = new HashSet<string>(System.StringComparer.Ordinal);
+        // One kernel specialization per distinct spec (op, weight shape, input shape, precision, stride, padding), in first-use order.
+        private readonly List<KernelKey> _kernels = new List<KernelKey>();
+        private readonly Dictionary<string, KernelKey> _kernelByKey = new Dictionary<string, KernelKey>(System.StringComparer.Ordinal);
+        private readonly Dictionary<(string Component, int Result), KernelKey> _kernelOfOp = new Dictionary<(string, int), KernelKey>();
+
+        private sealed class KernelKey
+        {
+            public string Key = "", Field = "", Spec = "";
+            public int Calls;
+        }
 
         public ProgramEmitter(PlanModel m)
         {
@@ -32,6 +42,36 @@ namespace MixDQ.Generators
                 foreach (var t in p.Parameters)
                     if (!_parameterFields.ContainsKey(p.Component + "/" + t.Name))
                         _parameterFields.Add(p.Component + "/" + t.Name, Unique("_p_" + p.Component + "/" + t.Name));
+                var shapes = new Dictionary<int, EquatableArray<int>>();
+                foreach (var t in p.Inputs) shapes[t.Value] = t.Shape;
+                foreach (var t in p.Parameters) shapes[t.Value] = t.Shape;
+                foreach (var op in p.Ops)
+                {
+                    shapes[op.Result] = op.Shape;
+                    if (op.Layer is null) continue;
+                    var l = Layer(p.Component + "/" + op.Layer);
+                    bool conv = op.Op == "conv2d";
+                    var input = shapes[op.Args[0]];
+                    string precision = l.WeightBits >= 16 && l.ActivationBits >= 16
+                        ? "FP" + l.WeightBits.ToString(CultureInfo.InvariantCulture)
+                        : "W" + l.WeightBits.ToString(CultureInfo.InvariantCulture) + "A" + l.ActivationBits.ToString(CultureInfo.InvariantCulture);
+                    string key = $"{op.Op} w{ShapeText(l.Shape)} x{ShapeText(input)}" + (conv ? $" s{op.Attribute("stride")} p{op.Attribute("padding")}" : "") + " " + precision;
+                    if (!_kernelByKey.TryGetValue(key, out var k))
+                    {
+                        k = new KernelKey
+                        {
+                            Key = key,
+                            Field = Unique("_k" + _kernels.Count.ToString(CultureInfo.InvariantCulture)),
+                            Spec = $"new {Rt}.Backends.KernelSpec({Rt}.Backends.LayerKind.{(conv ? "Conv2d" : "Linear")}, new int[] {{ {Join(l.Shape)} }}, " +
+                                $"new int[] {{ {Join(input)} }}, new {Rt}.Backends.LayerPrecision({l.WeightBits}, {l.ActivationBits})" +
+                                (conv ? $", {op.Attribute("stride")}, {op.Attribute("padding")})" : ")"),
+                        };
+                        _kernelByKey.Add(key, k);
+                        _kernels.Add(k);
+                    }
+                    k.Calls++;
+                    _kernelOfOp[(p.Component, op.Result)] = k;
+                }
             }
         }
 
@@ -47,6 +87,9 @@ namespace MixDQ.Generators
                 sb.AppendLine($"        private readonly {Rt}.Backends.{(Layer(kv.Key).Op == "linear" ? "IPreparedLinear" : "IPreparedConv2d")} {kv.Value};");
             foreach (var kv in _parameterFields)
                 sb.AppendLine($"        private readonly {TensorType} {kv.Value};");
+            sb.AppendLine("        // One kernel per distinct (op, weight shape, input shape, precision), specialized by the backend at load.");
+            foreach (var k in _kernels)
+                sb.AppendLine($"        private readonly {Rt}.Backends.IKernel {k.Field}; // {k.Key}, {k.Calls.ToString(CultureInfo.InvariantCulture)} call(s)");
             sb.AppendLine();
         }
 
@@ -67,6 +110,8 @@ namespace MixDQ.Generators
                     string key = p.Component + "/" + t.Name;
                     sb.AppendLine($"            {_parameterFields[key]} = {Rt}.Compiled.CompiledModelLoader.BindParameter(pipeline, {Lit(key)}, new int[] {{ {Join(t.Shape)} }});");
                 }
+            foreach (var k in _kernels)
+                sb.AppendLine($"            {k.Field} = _backend.Specialize({k.Spec});");
             foreach (var p in _m.Programs)
                 sb.AppendLine($"            pipeline.UseCompiledForward({Lit(p.Component)}, {MethodName(p)});");
         }
@@ -145,8 +190,8 @@ namespace MixDQ.Generators
             string A(string key) => op.Attribute(key);
             switch (op.Op)
             {
-                case "linear": return $"be.Linear({_layerFields[p.Component + "/" + op.Layer]}, {a(0)})";
-                case "conv2d": return $"be.Conv2d({_layerFields[p.Component + "/" + op.Layer]}, {a(0)})";
+                case "linear": return $"be.Linear({_layerFields[p.Component + "/" + op.Layer]}, {a(0)}, {_kernelOfOp[(p.Component, op.Result)].Field})";
+                case "conv2d": return $"be.Conv2d({_layerFields[p.Component + "/" + op.Layer]}, {a(0)}, {_kernelOfOp[(p.Component, op.Result)].Field})";
                 case "group_norm": return $"be.GroupNorm({a(0)}, {A("groups")}, {a(1)}, {a(2)}, {A("eps")}, {A("silu")})";
                 case "layer_norm": return $"be.LayerNorm({a(0)}, {a(1)}, {a(2)}, {A("eps")})";
                 case "attention": return $"be.Attention({a(0)}, {a(1)}, {a(2)}, {A("heads")}, {A("causal")})";
@@ -170,28 +215,7 @@ namespace MixDQ.Generators
         /// The distinct (op, weight shape, input shape, precision) keys of the programs' linear and conv2d calls, with how
         /// many calls share each: one kernel specialization per key is what a shape-specializing backend compiles.
         /// </summary>
-        public List<string> KernelKeys()
-        {
-            var keys = new List<string>();
-            var counts = new Dictionary<string, int>(System.StringComparer.Ordinal);
-            foreach (var p in _m.Programs)
-            {
-                var shapes = new Dictionary<int, EquatableArray<int>>();
-                foreach (var t in p.Inputs) shapes[t.Value] = t.Shape;
-                foreach (var t in p.Parameters) shapes[t.Value] = t.Shape;
-                foreach (var op in p.Ops)
-                {
-                    shapes[op.Result] = op.Shape;
-                    if (op.Layer is null) continue;
-                    var l = Layer(p.Component + "/" + op.Layer);
-                    string precision = l.WeightBits >= 16 && l.ActivationBits >= 16 ? "FP" + l.WeightBits.ToString(CultureInfo.InvariantCulture) : $"W{l.WeightBits}A{l.ActivationBits}";
-                    string key = $"{op.Op} w{ShapeText(l.Shape)} x{ShapeText(shapes[op.Args[0]])} {precision}";
-                    if (counts.ContainsKey(key)) counts[key]++;
-                    else { counts[key] = 1; keys.Add(key); }
-                }
-            }
-            return keys.Select(k => $"{k} ×{counts[k].ToString(CultureInfo.InvariantCulture)}").ToList();
-        }
+        public List<string> KernelKeys() => _kernels.Select(k => k.Key + " ×" + k.Calls.ToString(CultureInfo.InvariantCulture)).ToList();
 
         private LayerModel Layer(string qualifiedName) => _m.Layers.First(l => l.QualifiedName == qualifiedName);
 

@@ -15,7 +15,7 @@ namespace MixDQ.Generators
     {
         private static readonly Dictionary<string, string[]> OpAttributes = new Dictionary<string, string[]>(StringComparer.Ordinal)
         {
-            ["linear"] = new string[0], ["conv2d"] = new string[0], ["group_norm"] = new[] { "groups", "eps", "silu" },
+            ["linear"] = new string[0], ["conv2d"] = new[] { "stride", "padding" }, ["group_norm"] = new[] { "groups", "eps", "silu" },
             ["layer_norm"] = new[] { "eps" }, ["attention"] = new[] { "heads", "causal" }, ["activate"] = new[] { "activation" },
             ["geglu"] = new string[0], ["add"] = new string[0], ["add_channel_bias"] = new string[0], ["affine"] = new[] { "scale", "shift" },
             ["upsample_nearest"] = new[] { "height", "width" }, ["concat"] = new[] { "axis" }, ["nchw_to_tokens"] = new string[0],

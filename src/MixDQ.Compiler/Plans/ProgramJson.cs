@@ -15,7 +15,7 @@ internal static class ProgramJson
     /// <summary>The known ops: the <see cref="Runtime.Backends.IComputeBackend"/> methods in snake case, with their attribute names.</summary>
     internal static readonly IReadOnlyDictionary<string, string[]> Ops = new Dictionary<string, string[]>(StringComparer.Ordinal)
     {
-        ["linear"] = [], ["conv2d"] = [], ["group_norm"] = ["groups", "eps", "silu"], ["layer_norm"] = ["eps"],
+        ["linear"] = [], ["conv2d"] = ["stride", "padding"], ["group_norm"] = ["groups", "eps", "silu"], ["layer_norm"] = ["eps"],
         ["attention"] = ["heads", "causal"], ["activate"] = ["activation"], ["geglu"] = [], ["add"] = [],
         ["add_channel_bias"] = [], ["affine"] = ["scale", "shift"], ["upsample_nearest"] = ["height", "width"],
         ["concat"] = ["axis"], ["nchw_to_tokens"] = [], ["tokens_to_nchw"] = ["height", "width"],

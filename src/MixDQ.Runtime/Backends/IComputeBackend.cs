@@ -55,6 +55,18 @@ public interface IComputeBackend
     /// <summary>NCHW convolution, square kernel, zero padding.</summary>
     Tensor Conv2d(IPreparedConv2d layer, Tensor x);
 
+    /// <summary>
+    /// The kernel for every call of one shape and precision (generated code asks once per distinct spec, at load).
+    /// Results of a specialized call equal those of the generic op bit for bit.
+    /// </summary>
+    IKernel Specialize(KernelSpec spec);
+
+    /// <summary><see cref="Linear(IPreparedLinear, Tensor)"/> through a kernel specialized for exactly this call's spec.</summary>
+    Tensor Linear(IPreparedLinear layer, Tensor x, IKernel kernel);
+
+    /// <summary><see cref="Conv2d(IPreparedConv2d, Tensor)"/> through a kernel specialized for exactly this call's spec.</summary>
+    Tensor Conv2d(IPreparedConv2d layer, Tensor x, IKernel kernel);
+
     /// <summary>GroupNorm over NCHW with per-channel affine, optionally followed by SiLU.</summary>
     Tensor GroupNorm(Tensor x, int groups, Tensor gamma, Tensor beta, float eps, bool silu);
 

@@ -32,10 +32,15 @@ public static class BackendOpCases
 
         // Linear: M, N, K off the vector width and the block sizes; K over one K block (256);
         // M over one M block (96); rank-3 input; the [out, in, 1, 1] weight of a 1x1 conv.
-        foreach (var (m, k, n, bias) in new[] { (1, 1, 1, false), (37, 45, 70, true), (13, 300, 33, false), (200, 520, 40, true), (97, 64, 129, true), (5, 3, 200, true) })
-            Add("Linear", $"M{m} K{k} N{n}{(bias ? " bias" : "")}", Fp32, r => LinearCase(r, [m, k], n, k, bias, rank4: false));
-        Add("Linear", "batch2 [2,9,64]->96", Fp32, r => LinearCase(r, [2, 9, 64], 96, 64, bias: true, rank4: false));
-        Add("Linear", "weight [N,K,1,1]", Fp32, r => LinearCase(r, [2, 7, 24], 10, 24, bias: true, rank4: true));
+        // "Linear+kernel" / "Conv2d+kernel": the same calls through a kernel specialized for their shape.
+        foreach (bool kernel in new[] { false, true })
+        {
+            string op = kernel ? "Linear+kernel" : "Linear";
+            foreach (var (m, k, n, bias) in new[] { (1, 1, 1, false), (37, 45, 70, true), (13, 300, 33, false), (200, 520, 40, true), (97, 64, 129, true), (5, 3, 200, true) })
+                Add(op, $"M{m} K{k} N{n}{(bias ? " bias" : "")}", Fp32, r => LinearCase(r, [m, k], n, k, bias, rank4: false, kernel));
+            Add(op, "batch2 [2,9,64]->96", Fp32, r => LinearCase(r, [2, 9, 64], 96, 64, bias: true, rank4: false, kernel));
+            Add(op, "weight [N,K,1,1]", Fp32, r => LinearCase(r, [2, 7, 24], 10, 24, bias: true, rank4: true, kernel));
+        }
 
         // Conv2d: 3x3 stride 1 and 2 with odd H/W, 1x1, channel counts off every block, depth over one
         // K block, output rows shorter and longer than a 32-pixel panel, no padding, batch 2.
@@ -51,7 +56,10 @@ public static class BackendOpCases
             (2, 3, 5, 11, 35, 3, 2, 1, false),
             (1, 9, 300, 4, 4, 1, 1, 0, true),
         })
-            Add("Conv2d", $"B{b} {ci}->{co} {h}x{w} k{k} s{s} p{p}{(bias ? " bias" : "")}", Fp32, r => ConvCase(r, b, ci, co, h, w, k, s, p, bias));
+        {
+            Add("Conv2d", $"B{b} {ci}->{co} {h}x{w} k{k} s{s} p{p}{(bias ? " bias" : "")}", Fp32, r => ConvCase(r, b, ci, co, h, w, k, s, p, bias, kernel: false));
+            Add("Conv2d+kernel", $"B{b} {ci}->{co} {h}x{w} k{k} s{s} p{p}{(bias ? " bias" : "")}", Fp32, r => ConvCase(r, b, ci, co, h, w, k, s, p, bias, kernel: true));
+        }
 
         // GroupNorm: C/G odd, one group, a large mean (precision of the statistics), rank 3, fused SiLU.
         foreach (var (shape, g, silu, offset) in new[]
@@ -195,22 +203,26 @@ public static class BackendOpCases
         return cases;
     }
 
-    private static Func<IComputeBackend, Tensor> LinearCase(Random r, int[] xShape, int n, int k, bool bias, bool rank4)
+    internal static Func<IComputeBackend, Tensor> LinearCase(Random r, int[] xShape, int n, int k, bool bias, bool rank4, bool kernel)
     {
         var x = Rand(r, xShape);
         var w = rank4 ? Rand(r, n, k, 1, 1) : Rand(r, n, k);
         var b = bias ? Rand(r, n) : null;
         var info = new LayerInfo("test", "linear", LayerKind.Linear, w.ShapeArray(), LayerPrecision.Fp32);
-        return be => be.Linear(be.PrepareLinear(info, w, b), x);
+        return be => kernel
+            ? be.Linear(be.PrepareLinear(info, w, b), x, be.Specialize(new KernelSpec(LayerKind.Linear, w.ShapeArray(), x.ShapeArray(), LayerPrecision.Fp32)))
+            : be.Linear(be.PrepareLinear(info, w, b), x);
     }
 
-    private static Func<IComputeBackend, Tensor> ConvCase(Random r, int b, int ci, int co, int h, int w, int k, int s, int p, bool bias)
+    internal static Func<IComputeBackend, Tensor> ConvCase(Random r, int b, int ci, int co, int h, int w, int k, int s, int p, bool bias, bool kernel)
     {
         var x = Rand(r, b, ci, h, w);
         var weight = Rand(r, co, ci, k, k);
         var bt = bias ? Rand(r, co) : null;
         var info = new LayerInfo("test", "conv", LayerKind.Conv2d, weight.ShapeArray(), LayerPrecision.Fp32);
-        return be => be.Conv2d(be.PrepareConv2d(info, weight, bt, s, p), x);
+        return be => kernel
+            ? be.Conv2d(be.PrepareConv2d(info, weight, bt, s, p), x, be.Specialize(new KernelSpec(LayerKind.Conv2d, weight.ShapeArray(), x.ShapeArray(), LayerPrecision.Fp32, s, p)))
+            : be.Conv2d(be.PrepareConv2d(info, weight, bt, s, p), x);
     }
 
     public static Tensor Rand(Random r, params int[] shape) => Rand(r, 1f, shape);

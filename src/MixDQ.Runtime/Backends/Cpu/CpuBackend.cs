@@ -93,7 +93,7 @@ public sealed class CpuBackend : IComputeBackend
         shape[^1] = l.OutFeatures;
         var y = Output(shape);
         int m = x.Length / l.InFeatures;
-        if (m > 0) LinearDriver.Run(l.Engine, _parallel, x.Data, m, l.InFeatures, l.Weights, l.Bias, y.Data);
+        if (m > 0) LinearDriver.Run(l.Engine, _parallel, x.Data, LinearSchedule.For(l.Engine, _parallel.Threads, m, l.InFeatures, l.OutFeatures), l.Weights, l.Bias, y.Data);
         return y;
     }
 
@@ -107,7 +107,52 @@ public sealed class CpuBackend : IComputeBackend
         CpuChecks.True(g.Height + 2 * g.Padding >= g.Kernel && g.Width + 2 * g.Padding >= g.Kernel, op, nameof(x),
             $"input {Tensor.FormatShape(x.Shape)} is smaller than the {g.Kernel}x{g.Kernel} kernel of {c.Layer.QualifiedName}");
         var y = Output(x.Dim(0), c.OutChannels, g.OutHeight, g.OutWidth);
-        if (y.Length > 0) Conv2dDriver.Run(c.Engine, _parallel, x.Data, x.Dim(0), g, c.Weights, c.Bias, y.Data);
+        if (y.Length > 0) Conv2dDriver.Run(c.Engine, _parallel, x.Data, ConvSchedule.For(c.Engine, _parallel.Threads, x.Dim(0), g, c.OutChannels), c.Weights, c.Bias, y.Data);
+        return y;
+    }
+
+    /// <summary>
+    /// Plans the GEMM of one call shape once: blocking, task partition and output shape are computed here instead of
+    /// on every call (the same plan the generic op computes, so results are identical bit for bit).
+    /// </summary>
+    public IKernel Specialize(KernelSpec spec)
+    {
+        const string op = nameof(Specialize);
+        CpuChecks.NotNull(op, nameof(spec), spec);
+        var w = spec.WeightShape;
+        var x = spec.InputShape;
+        if (spec.Op == LayerKind.Linear)
+        {
+            bool weightOk = w.Length == 2 || (w.Length == 4 && w[2] == 1 && w[3] == 1); // [out, in] or a 1x1 conv's [out, in, 1, 1]
+            CpuChecks.True(weightOk && x.Length >= 1 && x[^1] == w[1] && w[0] >= 1 && w[1] >= 1, op, nameof(spec), $"not a linear call: {spec}");
+            int m = (int)(Tensor.ElementCount(x) / w[1]);
+            return new CpuKernel(spec, spec.OutputShape(), LinearSchedule.For(_gemm, _parallel.Threads, m, w[1], w[0]), default);
+        }
+        CpuChecks.True(w.Length == 4 && x.Length == 4 && x[1] == w[1] && w[2] == w[3] && spec.Stride >= 1 && spec.Padding >= 0
+            && x[2] + 2 * spec.Padding >= w[2] && x[3] + 2 * spec.Padding >= w[2], op, nameof(spec), $"not a conv2d call: {spec}");
+        var g = new ConvGeometry(w[1], x[2], x[3], w[2], spec.Stride, spec.Padding);
+        return new CpuKernel(spec, spec.OutputShape(), default, ConvSchedule.For(_gemm, _parallel.Threads, x[0], g, w[0]));
+    }
+
+    public Tensor Linear(IPreparedLinear layer, Tensor x, IKernel kernel)
+    {
+        const string op = nameof(Linear);
+        if (layer is not CpuPreparedLinear l) throw CpuChecks.Fail(op, nameof(layer), $"was not prepared by the CPU backend ({layer?.GetType().Name ?? "null"})");
+        if (kernel is not CpuKernel k || k.Spec.Op != LayerKind.Linear) throw CpuChecks.Fail(op, nameof(kernel), "is not a linear kernel of the CPU backend");
+        k.Spec.CheckCall(l.Layer, x);
+        var y = Output(k.OutputShape);
+        if (k.Linear.M > 0) LinearDriver.Run(l.Engine, _parallel, x.Data, k.Linear, l.Weights, l.Bias, y.Data);
+        return y;
+    }
+
+    public Tensor Conv2d(IPreparedConv2d layer, Tensor x, IKernel kernel)
+    {
+        const string op = nameof(Conv2d);
+        if (layer is not CpuPreparedConv2d c) throw CpuChecks.Fail(op, nameof(layer), $"was not prepared by the CPU backend ({layer?.GetType().Name ?? "null"})");
+        if (kernel is not CpuKernel k || k.Spec.Op != LayerKind.Conv2d) throw CpuChecks.Fail(op, nameof(kernel), "is not a conv2d kernel of the CPU backend");
+        k.Spec.CheckCall(c.Layer, x, c.Stride, c.Padding);
+        var y = Output(k.OutputShape);
+        if (y.Length > 0) Conv2dDriver.Run(c.Engine, _parallel, x.Data, k.Conv, c.Weights, c.Bias, y.Data);
         return y;
     }
 

@@ -42,3 +42,6 @@ internal sealed class CpuPreparedConv2d(LayerInfo layer, int inChannels, int out
 
     public GemmEngine Engine { get; } = engine;
 }
+
+/// <summary>A call shape planned once by <see cref="CpuBackend.Specialize"/>: the output shape and the GEMM schedule.</summary>
+internal sealed record CpuKernel(KernelSpec Spec, int[] OutputShape, LinearSchedule Linear, ConvSchedule Conv) : IKernel;

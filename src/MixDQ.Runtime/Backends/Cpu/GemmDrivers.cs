@@ -25,21 +25,34 @@ internal static class GemmBlocking
     public static int CeilDiv(int value, int divisor) => (value + divisor - 1) / divisor;
 }
 
+/// <summary>
+/// How a linear call splits into tasks: blocking and partition depend only on (M, K, N), the micro-kernel and the
+/// thread count, never on the data, so a kernel specialized for one shape computes it once.
+/// </summary>
+internal readonly record struct LinearSchedule(int M, int K, int N, int Kc, int Mc, int MBlocks, int NBlocks, int NcPanels)
+{
+    public static LinearSchedule For(GemmEngine engine, int threads, int m, int k, int n)
+    {
+        int kc = GemmBlocking.KcFor(k);
+        int mc = GemmBlocking.RoundUp(GemmBlocking.TargetMc, engine.Mr);
+        int mBlocks = GemmBlocking.CeilDiv(m, mc);
+        // Split N only when M alone does not give every thread a few tasks: each N block re-packs A.
+        int nPanels = GemmBlocking.CeilDiv(n, engine.Nr);
+        int nBlocks = Math.Clamp(GemmBlocking.CeilDiv(4 * threads, mBlocks), 1, nPanels);
+        int ncPanels = GemmBlocking.CeilDiv(nPanels, nBlocks);
+        nBlocks = GemmBlocking.CeilDiv(nPanels, ncPanels);
+        return new LinearSchedule(m, k, n, kc, mc, mBlocks, nBlocks, ncPanels);
+    }
+}
+
 /// <summary>y[M, N] = x[M, K]·Wᵀ + b with W pre-packed into B panels.</summary>
 internal static unsafe class LinearDriver
 {
-    public static void Run(GemmEngine engine, CpuParallel parallel, float[] x, int m, int k,
+    public static void Run(GemmEngine engine, CpuParallel parallel, float[] x, in LinearSchedule s,
         PackedPanels w, float[]? bias, float[] y)
     {
-        int n = w.Rows, mr = engine.Mr, nr = engine.Nr;
-        int kc = GemmBlocking.KcFor(k);
-        int mc = GemmBlocking.RoundUp(GemmBlocking.TargetMc, mr);
-        int mBlocks = GemmBlocking.CeilDiv(m, mc);
-        // Split N only when M alone does not give every thread a few tasks: each N block re-packs A.
-        int nPanels = w.PanelCount;
-        int nBlocks = Math.Clamp(GemmBlocking.CeilDiv(4 * parallel.Threads, mBlocks), 1, nPanels);
-        int ncPanels = GemmBlocking.CeilDiv(nPanels, nBlocks);
-        nBlocks = GemmBlocking.CeilDiv(nPanels, ncPanels);
+        int m = s.M, k = s.K, n = s.N, mr = engine.Mr, nr = engine.Nr;
+        int kc = s.Kc, mc = s.Mc, mBlocks = s.MBlocks, nBlocks = s.NBlocks, ncPanels = s.NcPanels;
 
         parallel.For(mBlocks * nBlocks, task =>
         {
@@ -89,6 +102,28 @@ internal readonly record struct ConvGeometry(int InChannels, int Height, int Wid
     public int Depth => InChannels * Kernel * Kernel;
 }
 
+/// <summary>How a convolution call splits into tasks (pixel blocks × output-channel blocks), from its shape alone.</summary>
+internal readonly record struct ConvSchedule(ConvGeometry Geometry, int Batch, int OutChannels, int Kc, int PixelBlock, int PBlocks, int CBlocks, int CbPanels)
+{
+    public static ConvSchedule For(GemmEngine engine, int threads, int batch, in ConvGeometry g, int outChannels)
+    {
+        int pixels = g.Pixels, nr = engine.Nr;
+        int kc = GemmBlocking.KcFor(g.Depth);
+        // Pixel blocks first (no duplicated packing); shrink them, then split output channels, only
+        // when there are too few tasks to keep every thread busy.
+        int want = 2 * threads;
+        int pixelBlock = Math.Min(GemmBlocking.TargetConvPixels, GemmBlocking.RoundUp(pixels, nr));
+        while (pixelBlock > nr && batch * GemmBlocking.CeilDiv(pixels, pixelBlock) < want)
+            pixelBlock = GemmBlocking.RoundUp(pixelBlock / 2, nr);
+        int pBlocks = GemmBlocking.CeilDiv(pixels, pixelBlock);
+        int coutPanels = GemmBlocking.CeilDiv(outChannels, engine.Mr);
+        int cBlocks = Math.Clamp(GemmBlocking.CeilDiv(want, batch * pBlocks), 1, coutPanels);
+        int cbPanels = GemmBlocking.CeilDiv(coutPanels, cBlocks);
+        cBlocks = GemmBlocking.CeilDiv(coutPanels, cbPanels);
+        return new ConvSchedule(g, batch, outChannels, kc, pixelBlock, pBlocks, cBlocks, cbPanels);
+    }
+}
+
 /// <summary>
 /// NCHW convolution as GEMM: y[co, pixel] = W[co, (ci, ky, kx)] · im2col[(ci, ky, kx), pixel] + b.
 /// The weights are the pre-packed A operand; the im2col matrix is never built whole: each task packs
@@ -97,24 +132,13 @@ internal readonly record struct ConvGeometry(int InChannels, int Height, int Wid
 /// </summary>
 internal static unsafe class Conv2dDriver
 {
-    public static void Run(GemmEngine engine, CpuParallel parallel, float[] x, int batch, ConvGeometry g,
+    public static void Run(GemmEngine engine, CpuParallel parallel, float[] x, in ConvSchedule s,
         PackedPanels w, float[]? bias, float[] y)
     {
-        int cout = w.Rows, depth = g.Depth, pixels = g.Pixels, mr = engine.Mr, nr = engine.Nr;
-        int kc = GemmBlocking.KcFor(depth);
+        var g = s.Geometry;
+        int batch = s.Batch, cout = w.Rows, depth = g.Depth, pixels = g.Pixels, mr = engine.Mr, nr = engine.Nr;
+        int kc = s.Kc, pixelBlock = s.PixelBlock, pBlocks = s.PBlocks, cBlocks = s.CBlocks, cbPanels = s.CbPanels;
         int inputPlane = g.Height * g.Width;
-
-        // Pixel blocks first (no duplicated packing); shrink them, then split output channels, only
-        // when there are too few tasks to keep every thread busy.
-        int want = 2 * parallel.Threads;
-        int pixelBlock = Math.Min(GemmBlocking.TargetConvPixels, GemmBlocking.RoundUp(pixels, nr));
-        while (pixelBlock > nr && batch * GemmBlocking.CeilDiv(pixels, pixelBlock) < want)
-            pixelBlock = GemmBlocking.RoundUp(pixelBlock / 2, nr);
-        int pBlocks = GemmBlocking.CeilDiv(pixels, pixelBlock);
-        int coutPanels = w.PanelCount;
-        int cBlocks = Math.Clamp(GemmBlocking.CeilDiv(want, batch * pBlocks), 1, coutPanels);
-        int cbPanels = GemmBlocking.CeilDiv(coutPanels, cBlocks);
-        cBlocks = GemmBlocking.CeilDiv(coutPanels, cbPanels);
 
         parallel.For(batch * pBlocks * cBlocks, task =>
         {

@@ -322,4 +322,18 @@ public sealed class ReferenceBackend : IComputeBackend
     }
 
     public Tensor Reshape(Tensor x, params int[] shape) => x.Reshape(shape);
+
+    public IKernel Specialize(KernelSpec spec) => new GenericKernel(spec);
+
+    public Tensor Linear(IPreparedLinear layer, Tensor x, IKernel kernel)
+    {
+        kernel.Spec.CheckCall(layer.Layer, x);
+        return Linear(layer, x);
+    }
+
+    public Tensor Conv2d(IPreparedConv2d layer, Tensor x, IKernel kernel)
+    {
+        kernel.Spec.CheckCall(layer.Layer, x, layer.Stride, layer.Padding);
+        return Conv2d(layer, x);
+    }
 }

@@ -78,8 +78,15 @@ public sealed class TracingBackend : IComputeBackend
     {
         Require(x.Rank == 4 && x.Dim(1) == layer.InChannels, "conv2d", $"{layer.Layer.Name} takes [B, {layer.InChannels}, H, W], got {x}");
         int Out(int n) => (n + 2 * layer.Padding - layer.KernelSize) / layer.Stride + 1;
-        return Record("conv2d", [x], [x.Dim(0), layer.OutChannels, Out(x.Dim(2)), Out(x.Dim(3))], layer.Layer.Name);
+        return Record("conv2d", [x], [x.Dim(0), layer.OutChannels, Out(x.Dim(2)), Out(x.Dim(3))], layer.Layer.Name,
+            ("stride", layer.Stride), ("padding", layer.Padding));
     }
+
+    public IKernel Specialize(KernelSpec spec) => new GenericKernel(spec);
+
+    public Tensor Linear(IPreparedLinear layer, Tensor x, IKernel kernel) => Linear(layer, x);
+
+    public Tensor Conv2d(IPreparedConv2d layer, Tensor x, IKernel kernel) => Conv2d(layer, x);
 
     public Tensor GroupNorm(Tensor x, int groups, Tensor gamma, Tensor beta, float eps, bool silu)
     {
