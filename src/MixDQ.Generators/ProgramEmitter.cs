@@ -2,7 +2,6 @@ using System.Collections.Generic;
 using System.Globalization;
 using System.Linq;
 using System.Text;
-using Microsoft.CodeAnalysis.CSharp;
 
 namespace MixDQ.Generators
 {
@@ -234,8 +233,8 @@ namespace MixDQ.Generators
 
         private static string ShapeText(IEnumerable<int> shape) => "[" + Join(shape) + "]";
 
-        private static string Lit(string s) => SymbolDisplay.FormatLiteral(s, quote: true);
+        private static string Lit(string s) => SourceEmitter.Lit(s);
 
-        private static string Xml(string s) => s.Replace("&", "&amp;").Replace("<", "&lt;").Replace(">", "&gt;");
+        private static string Xml(string s) => SourceEmitter.Xml(s);
     }
 }

@@ -221,12 +221,12 @@ namespace MixDQ.Generators
 
         private static string Shape(EquatableArray<int> shape) => string.Join(", ", shape.Select(d => d.ToString(CultureInfo.InvariantCulture)));
 
-        private static string Lit(string s) => SymbolDisplay.FormatLiteral(s, quote: true);
+        internal static string Lit(string s) => SymbolDisplay.FormatLiteral(s, quote: true);
 
         private static string Num(long v) => v.ToString(CultureInfo.InvariantCulture) + (v > int.MaxValue ? "L" : "");
 
         private static string Path(string p) => System.IO.Path.GetFileName(p);
 
-        private static string Xml(string s) => s.Replace("&", "&amp;").Replace("<", "&lt;").Replace(">", "&gt;");
+        internal static string Xml(string s) => s.Replace("&", "&amp;").Replace("<", "&lt;").Replace(">", "&gt;");
     }
 }
