@@ -19,9 +19,9 @@ sed -i "s#artifacts/packages#$root/artifacts/packages#" $plain/nuget.config
 dotnet restore $plain -v:q >/dev/null; dotnet restore samples/TinyShapes -v:q >/dev/null
 for i in 1 2 3; do
   rm -rf samples/TinyShapes/obj/Release samples/TinyShapes/bin $plain/obj/Release $plain/bin
-  s=$(date +%s.%N); dotnet build samples/TinyShapes -c Release --no-restore -v:q >/dev/null; e=$(date +%s.%N); a=$(echo "$e - $s" | bc)
-  s=$(date +%s.%N); dotnet build samples/TinyShapes -c Release --no-restore -v:q >/dev/null; e=$(date +%s.%N); b=$(echo "$e - $s" | bc)
-  s=$(date +%s.%N); dotnet build $plain -c Release --no-restore -v:q >/dev/null; e=$(date +%s.%N); c=$(echo "$e - $s" | bc)
-  s=$(date +%s.%N); dotnet build $plain -c Release --no-restore -v:q >/dev/null; e=$(date +%s.%N); d=$(echo "$e - $s" | bc)
+  s=$(date +%s.%N); dotnet build samples/TinyShapes -c Release --no-restore -v:q >/dev/null; e=$(date +%s.%N); a=$(awk "BEGIN{printf \"%.2f\", $e-$s}")
+  s=$(date +%s.%N); dotnet build samples/TinyShapes -c Release --no-restore -v:q >/dev/null; e=$(date +%s.%N); b=$(awk "BEGIN{printf \"%.2f\", $e-$s}")
+  s=$(date +%s.%N); dotnet build $plain -c Release --no-restore -v:q >/dev/null; e=$(date +%s.%N); c=$(awk "BEGIN{printf \"%.2f\", $e-$s}")
+  s=$(date +%s.%N); dotnet build $plain -c Release --no-restore -v:q >/dev/null; e=$(date +%s.%N); d=$(awk "BEGIN{printf \"%.2f\", $e-$s}")
   echo "run $i: sample clean $a s, no-op $b s | plain clean $c s, no-op $d s"
 done
