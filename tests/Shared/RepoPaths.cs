@@ -13,8 +13,38 @@ internal static class RepoPaths
     /// <summary>The repository root (the folder holding Compiler.sln).</summary>
     public static string Root => RootLazy.Value;
 
-    /// <summary>The shared reference folder beside the checkout (<c>../shared</c>).</summary>
-    public static string Shared => Path.GetFullPath(Path.Combine(Root, "..", "shared"));
+    /// <summary>
+    /// The shared reference folder: beside the checkout (<c>../shared</c>), else <c>$MIXDQ_SHARED</c>, else beside the
+    /// repository this one was cloned from (a scratch clone in a temp folder, as a CI dry run makes).
+    /// </summary>
+    public static string Shared => SharedLazy.Value;
+
+    private static readonly Lazy<string> SharedLazy = new(() =>
+    {
+        string beside = Path.GetFullPath(Path.Combine(Root, "..", "shared"));
+        var candidates = new List<string?> { beside, Environment.GetEnvironmentVariable("MIXDQ_SHARED") };
+        if (OriginPath() is { } origin) candidates.Add(Path.GetFullPath(Path.Combine(origin, "..", "shared")));
+        return candidates.FirstOrDefault(c => !string.IsNullOrEmpty(c) && Directory.Exists(c)) ?? beside;
+    });
+
+    /// <summary>The local path of the <c>origin</c> remote, when it is one.</summary>
+    private static string? OriginPath()
+    {
+        string config = Path.Combine(Root, ".git", "config");
+        if (!File.Exists(config)) return null;
+        bool inOrigin = false;
+        foreach (string raw in File.ReadLines(config))
+        {
+            string line = raw.Trim();
+            if (line.StartsWith('[')) inOrigin = line == "[remote \"origin\"]";
+            else if (inOrigin && line.StartsWith("url", StringComparison.Ordinal) && line.IndexOf('=') is int eq and > 0)
+            {
+                string url = line[(eq + 1)..].Trim();
+                return Path.IsPathRooted(url) && Directory.Exists(url) ? url : null;
+            }
+        }
+        return null;
+    }
 
     public static string SharedReference(params string[] parts) => Path.Combine([Shared, "reference", .. parts]);
 
