@@ -30,9 +30,12 @@ namespace MixDQ.Generators
             public int Calls;
         }
 
+        private readonly Dictionary<string, LayerModel> _layers = new Dictionary<string, LayerModel>(System.StringComparer.Ordinal);
+
         public ProgramEmitter(PlanModel m)
         {
             _m = m;
+            foreach (var l in m.Layers) _layers[l.QualifiedName] = l;
             foreach (var p in m.Programs)
             {
                 foreach (var op in p.Ops)
@@ -216,7 +219,7 @@ namespace MixDQ.Generators
         /// </summary>
         public List<string> KernelKeys() => _kernels.Select(k => k.Key + " ×" + k.Calls.ToString(CultureInfo.InvariantCulture)).ToList();
 
-        private LayerModel Layer(string qualifiedName) => _m.Layers.First(l => l.QualifiedName == qualifiedName);
+        private LayerModel Layer(string qualifiedName) => _layers[qualifiedName];
 
         private static string MethodName(ProgramModel p) => "Forward_" + p.Component;
 

@@ -44,7 +44,7 @@ public sealed record PlanDocument(
         && ClassName == other.ClassName && InputHash == other.InputHash && ModelFamily == other.ModelFamily
         && PipelineClass == other.PipelineClass && Settings == other.Settings && Artifact == other.Artifact
         && Components.SequenceEqual(other.Components) && Layers.SequenceEqual(other.Layers) && Totals == other.Totals
-        && Programs.Count == other.Programs.Count;
+        && Programs.Select(p => ProgramJson.Write(p, Compact)).SequenceEqual(other.Programs.Select(p => ProgramJson.Write(p, Compact)));
 
     public override int GetHashCode() => HashCode.Combine(InputHash, ClassName, Layers.Count);
 

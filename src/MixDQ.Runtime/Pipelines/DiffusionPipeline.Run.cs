@@ -233,6 +233,7 @@ public sealed partial class DiffusionPipeline
 
     private Tensor RunUnet(Tensor sample, float timestep, Tensor context, Tensor? pooled, Tensor? timeIds, CancellationToken ct)
     {
+        if (!_compiled.ContainsKey("unet")) return _c.Unet.Forward(sample, timestep, context, pooled, timeIds, ct);
         var args = new Compiled.ProgramArguments().With("sample", sample).With("timesteps", Tensor.FromSpan([timestep], 1))
             .With("encoder_hidden_states", context).With("text_embeds", pooled).With("time_ids", timeIds);
         return RunCompiled("unet", args, ct)?["sample"] ?? _c.Unet.Forward(sample, timestep, context, pooled, timeIds, ct);
@@ -243,8 +244,9 @@ public sealed partial class DiffusionPipeline
 
     private ClipTextOutput RunTextEncoder(ClipTextModel model, int[] ids, int outputHiddenStateIndex)
     {
+        if (!_compiled.ContainsKey(model.Component)) return model.Forward(ids, 1, outputHiddenStateIndex);
         var args = new Compiled.ProgramArguments().With("input_ids", ids)
-            .With("position_ids", Enumerable.Range(0, ids.Length).ToArray())
+            .With("position_ids", ClipTextModel.PositionIds(1, ids.Length))
             .With("eos_rows", model.WithProjection ? model.EosRows(ids, 1) : null);
         // A generated text encoder is compiled for the hidden-state index this pipeline asks for.
         var outputs = RunCompiled(model.Component, args, CancellationToken.None);

@@ -101,9 +101,15 @@ public sealed class ClipTextModel
             throw new MixDQException(ErrorCodes.InvalidArgument,
                 $"outputHiddenStateIndex must be -1 (last_hidden_state) or in [-{n + 1}, -2], got {outputHiddenStateIndex}", _config.Path);
 
-        var positions = new int[batch * seq];
-        for (int i = 0; i < positions.Length; i++) positions[i] = i % seq;
-        return ForwardCore(ids, positions, _projection is not null ? EosRows(ids, batch) : null, batch, outputHiddenStateIndex, ct);
+        return ForwardCore(ids, PositionIds(batch, seq), _projection is not null ? EosRows(ids, batch) : null, batch, outputHiddenStateIndex, ct);
+    }
+
+    /// <summary>Position of each token in its sequence, row after row: what <see cref="ForwardCore"/> takes as <c>positions</c>.</summary>
+    internal static int[] PositionIds(int batch, int sequenceLength)
+    {
+        var positions = new int[batch * sequenceLength];
+        for (int i = 0; i < positions.Length; i++) positions[i] = i % sequenceLength;
+        return positions;
     }
 
     /// <summary>Builds the graph on a tracing (or any) builder; see <see cref="Compiled.Tracing.ForwardTracer"/>.</summary>
