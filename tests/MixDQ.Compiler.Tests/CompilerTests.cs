@@ -264,3 +264,29 @@ public sealed class RuntimeDescriberTests : IDisposable
         Assert.Contains(artifact.Tensors, e => e.Name == "text_encoder/text_model.embeddings.token_embedding.weight");
     }
 }
+
+/// <summary>The plan's traced programs read back strictly: a broken op is MIXDQ060 at its JSON path.</summary>
+public sealed class PlanProgramTests : IDisposable
+{
+    private readonly TempDir _tmp = RepoPaths.NewTempDir();
+
+    public void Dispose() => _tmp.Dispose();
+
+    [Theory]
+    [InlineData("\"op\":\"timestep_embedding\"", "\"op\":\"timestep_embeding\"", ".op")]
+    [InlineData("\"layer\":\"conv_in\"", "\"layer\":\"conv_nowhere\"", ".layer")]
+    [InlineData("\"heads\":", "\"head\":", ".head")]
+    [InlineData("\"activation\":\"Silu\"", "\"activation\":\"Silu\",\"bogus\":1", ".bogus")]
+    public void BrokenProgram_Is060_AtThePath(string from, string to, string pathPart)
+    {
+        var result = ModelCompiler.Compile(new CompileRequest(TinyModel.Directory, "Tiny", _tmp.File("out"), new CompileSettings()));
+        string json = File.ReadAllText(result.PlanPath);
+        Assert.Equal(result.Plan, PlanDocument.Parse(json));
+        int at = json.IndexOf(from, json.IndexOf("\"programs\"", StringComparison.Ordinal), StringComparison.Ordinal);
+        Assert.True(at > 0);
+        var e = Assert.Throws<MixDQException>(() => PlanDocument.Parse(json[..at] + to + json[(at + from.Length)..]));
+        Assert.Equal(ErrorCodes.PlanInvalid, e.Code);
+        Assert.StartsWith("programs[", e.Item, StringComparison.Ordinal);
+        Assert.Contains(pathPart, e.Item, StringComparison.Ordinal);
+    }
+}
