@@ -313,7 +313,7 @@ class CLIPTextModel(nn.Module):
         tm = self.text_model
         x = tm.embeddings(ids)
         n = ids.shape[1]
-        mask = torch.full((n, n), torch.finfo(x.dtype).min, dtype=x.dtype).triu(1)[None, None]
+        mask = torch.full((n, n), torch.finfo(x.dtype).min, dtype=x.dtype, device=x.device).triu(1)[None, None]
         for layer in tm.encoder.layers:
             x = layer(x, mask)
         return tm.final_layer_norm(x)
@@ -348,7 +348,7 @@ def clip_config() -> Dict:
 
 def timestep_embedding(t: torch.Tensor, dim: int, flip_sin_to_cos: bool = True, shift: float = 0.0) -> torch.Tensor:
     half = dim // 2
-    exponent = -math.log(10000) * torch.arange(half, dtype=torch.float32) / (half - shift)
+    exponent = -math.log(10000) * torch.arange(half, dtype=torch.float32, device=t.device) / (half - shift)
     emb = t[:, None].float() * torch.exp(exponent)[None, :]
     emb = torch.cat([torch.sin(emb), torch.cos(emb)], dim=-1)
     if flip_sin_to_cos:

@@ -17,6 +17,7 @@ import numpy as np
 import torch
 
 import data
+import imaging
 import model as M
 
 
@@ -37,22 +38,33 @@ def main():
     ap.add_argument("--reload-every", type=int, default=200, help="steps between reloads of the (still training) UNet checkpoint")
     ap.add_argument("--threads", type=int, default=1,
                     help="1 is much faster than 2 on a busy shared 2-core machine (no OpenMP barrier spinning)")
+    ap.add_argument("--device", default="cpu", help="cuda trains on a GPU (TF32 convolutions)")
+    ap.add_argument("--count", type=int, default=data.DATA_COUNT, help="training scenes, as train_unet.py --count")
+    ap.add_argument("--recolour", type=float, default=0.0,
+                    help="share of the encoder-latent part of a batch recoloured at random (imaging.py), encoded on the fly")
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
+    torch.backends.cuda.matmul.allow_tf32 = True
+    torch.backends.cudnn.allow_tf32 = True
+    dev = args.device
     torch.manual_seed(2)
     rng = np.random.default_rng(2)
-    captions, images = data.training_set()
-    lat_path = os.path.join(data.RUNS, "latents.pt")
-    while not os.path.exists(lat_path):  # computed by train_unet.py from the same frozen encoder
-        time.sleep(10)
-    time.sleep(5)
+    lat_path = data.latents_path(args.count)
+    while not os.path.exists(lat_path):  # computed by train_unet.py from the same frozen encoder (and the data with it)
+        time.sleep(2)
+    captions, images = data.training_set(count=args.count)
     latents = torch.load(lat_path)
     noise_std = 0.1 * float(latents.std())
+    images = torch.from_numpy(images).to(dev)
+    latents = latents.to(dev)
     vae = M.AutoencoderKL(M.vae_config())
-    vae.load_state_dict(torch.load(os.path.join(data.RUNS, args.init)))
+    vae.load_state_dict(torch.load(os.path.join(data.RUNS, args.init), map_location="cpu"))
+    vae.to(dev)
     params = list(vae.post_quant_conv.parameters()) + list(vae.decoder.parameters())
     opt = torch.optim.Adam(params, lr=args.lr)
-    predictor = Predictor(args.unet, captions) if args.unet else None
+    index = imaging.palette_index(images) if args.recolour > 0 else None
+    gen = torch.Generator().manual_seed(2)
+    predictor = Predictor(args.unet, captions, dev) if args.unet else None
     budget = args.minutes * 60.0
     log = open(os.path.join(data.RUNS, "decoder_log.txt"), "a")
     t0 = time.time()
@@ -61,54 +73,71 @@ def main():
         frac = (time.time() - t0) / budget
         for g in opt.param_groups:
             g["lr"] = args.lr * min(1.0, (step + 1) / 20) * 0.5 * (1 + math.cos(math.pi * frac))
-        idx = torch.from_numpy(rng.integers(0, len(images), args.batch))
-        x = torch.from_numpy(images[idx.numpy()]).permute(0, 3, 1, 2).float().div(127.5).sub(1.0)
-        z = latents[idx] + noise_std * torch.randn_like(latents[idx])
-        if predictor is not None:
-            if step % args.reload_every == 0:
-                predictor.reload()
+        idx = torch.from_numpy(rng.integers(0, len(images), args.batch)).to(dev)
+        if index is not None:
+            x = imaging.to_unit(imaging.recolour(images[idx], index[idx], args.recolour, gen))
+            with torch.no_grad():
+                z = vae.encode_moments(x)[0]
+        else:
+            x = imaging.to_unit(images[idx])
+            z = latents[idx]
+        z = z + noise_std * torch.randn_like(z)
+        if predictor is not None and step % args.reload_every == 0:
+            predictor.reload()
+        if predictor is not None and predictor.ready:
             n_pred = int(round(args.pred_fraction * len(idx)))
             z[:n_pred] = predictor.x0(idx[:n_pred], latents, rng)
+            x[:n_pred] = imaging.to_unit(images[idx[:n_pred]])  # predictions are of the palette-coloured scenes
         y = vae.decode(z)
-        w = 1.0 + args.edge_weight * edge_mask(x)
+        w = 1.0 + args.edge_weight * imaging.edge_mask(x)
         loss = (w * (y - x).pow(2)).mean() + 0.1 * (w * (y - x).abs()).mean()
         opt.zero_grad()
         loss.backward()
         opt.step()
         if step % 25 == 0:
-            msg = f"decoder step {step} loss {loss.item():.5f} t {time.time() - t0:.0f}s"
+            msg = f"decoder step {step} loss {float(loss):.5f} t {time.time() - t0:.0f}s"
             print(msg, flush=True)
             log.write(msg + "\n")
             log.flush()
         if step % 100 == 0:
-            torch.save(vae.state_dict(), os.path.join(data.RUNS, "vae_final.pt"))
+            save(vae)
         step += 1
-    torch.save(vae.state_dict(), os.path.join(data.RUNS, "vae_final.pt"))
+    save(vae)
     with open(os.path.join(data.RUNS, "decoder_time.json"), "w") as f:
         json.dump({"seconds": time.time() - t0, "steps": step, "batch": args.batch}, f)
+
+
+def save(vae):
+    path = os.path.join(data.RUNS, "vae_final.pt")
+    torch.save({k: v.detach().cpu() for k, v in vae.state_dict().items()}, path + ".tmp")
+    os.replace(path + ".tmp", path)
 
 
 class Predictor:
     """The UNet's x0 prediction for training images, at the last timestep of a 1-, 2- or 4-step schedule
     (999, 499, 249; the true latent forward-noised to it), in unscaled latent units (what the decoder reads)."""
 
-    def __init__(self, checkpoint: str, captions):
+    def __init__(self, checkpoint: str, captions, device: str):
         from clip_tokenizer import ClipTokenizer
         import sampling as S
         self.path = os.path.join(data.RUNS, checkpoint)
         tok = ClipTokenizer()
         uniq = sorted(set(captions))
         cid = {c: i for i, c in enumerate(uniq)}
-        self.ids_u = torch.tensor([tok.encode(c) for c in uniq], dtype=torch.long)
-        self.cap_idx = torch.tensor([cid[c] for c in captions])
+        self.device = device
+        self.ids_u = torch.tensor([tok.encode(c) for c in uniq], dtype=torch.long, device=device)
+        self.cap_idx = torch.tensor([cid[c] for c in captions], device=device)
         self.sigmas = S.train_sigmas()
-        self.te = M.CLIPTextModel(M.clip_config())
-        self.unet = M.UNet2DConditionModel(M.unet_config(M.clip_config()["hidden_size"]))
+        self.te = M.CLIPTextModel(M.clip_config()).to(device)
+        self.unet = M.UNet2DConditionModel(M.unet_config(M.clip_config()["hidden_size"])).to(device)
         self.scaling = 1.0
+        self.ready = False  # until a checkpoint is read: a UNet trained alongside writes its first after a while
 
     def reload(self):
+        if not os.path.exists(self.path):
+            return
         try:
-            ck = torch.load(self.path)
+            ck = torch.load(self.path, map_location=self.device)
         except Exception as e:  # the UNet trainer may be rewriting it right now: keep the previous weights
             print(f"kept the previous UNet ({e.__class__.__name__})", flush=True)
             return
@@ -117,23 +146,18 @@ class Predictor:
         self.te.eval()
         self.unet.eval()
         self.scaling = float(ck["scaling_factor"])
+        self.ready = True
         print(f"decoding predictions of UNet step {ck['step']}", flush=True)
 
     @torch.no_grad()
     def x0(self, idx, latents, rng) -> torch.Tensor:
         x0 = latents[idx] * self.scaling
         t = rng.choice([999, 499, 249], size=len(idx), p=[0.5, 0.25, 0.25])
-        sigma = torch.from_numpy(self.sigmas[t])[:, None, None, None].float()
+        sigma = torch.from_numpy(self.sigmas[t])[:, None, None, None].float().to(self.device)
         xt = x0 + sigma * torch.randn_like(x0)
-        pred = self.unet(xt / torch.sqrt(sigma ** 2 + 1), torch.from_numpy(t.astype(np.float32)), self.te(self.ids_u[self.cap_idx[idx]]))
+        t = torch.from_numpy(t.astype(np.float32)).to(self.device)
+        pred = self.unet(xt / torch.sqrt(sigma ** 2 + 1), t, self.te(self.ids_u[self.cap_idx[idx]]))
         return pred / self.scaling
-
-
-def edge_mask(x: torch.Tensor) -> torch.Tensor:
-    """1 where a pixel's 3x3 neighbourhood holds more than one colour (the flat scenes' outlines), else 0."""
-    hi = torch.nn.functional.max_pool2d(x, 3, 1, 1)
-    lo = -torch.nn.functional.max_pool2d(-x, 3, 1, 1)
-    return ((hi - lo).abs().amax(1, keepdim=True) > 1e-3).float()
 
 
 if __name__ == "__main__":

@@ -26,12 +26,12 @@ from clip_tokenizer import ClipTokenizer
 
 
 @torch.no_grad()
-def encode_latents(vae, images: np.ndarray, batch: int = 256) -> torch.Tensor:
+def encode_latents(vae, images: np.ndarray, device: str, batch: int = 256) -> torch.Tensor:
     out = []
     for i in range(0, len(images), batch):
-        x = torch.from_numpy(images[i:i + batch]).permute(0, 3, 1, 2).float().div(127.5).sub(1.0)
+        x = torch.from_numpy(images[i:i + batch]).to(device).permute(0, 3, 1, 2).float().div(127.5).sub(1.0)
         mean, _ = vae.encode_moments(x)
-        out.append(mean)
+        out.append(mean.cpu())
     return torch.cat(out)
 
 
@@ -44,29 +44,42 @@ def main():
     ap.add_argument("--init", default=None, help="continue from an exported EMA checkpoint (runs/unet_ema.pt)")
     ap.add_argument("--shape-weight", type=float, default=0.0,
                     help="extra loss weight on latent positions that differ from the image's background")
+    ap.add_argument("--new-latents", action="store_true",
+                    help="--init was trained on another VAE's latents: warm-start from it but take the latent scale from this data")
     ap.add_argument("--step-offset", type=int, default=0, help="steps already done by the --init run (for logs)")
     ap.add_argument("--threads", type=int, default=1,
                     help="1 is much faster than 2 on a busy shared 2-core machine (no OpenMP barrier spinning)")
+    ap.add_argument("--device", default="cpu", help="cuda trains on a GPU (TF32 matmuls)")
+    ap.add_argument("--count", type=int, default=data.DATA_COUNT,
+                    help="training scenes (a larger count is a superset of the default 16,000)")
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
+    torch.backends.cuda.matmul.allow_tf32 = True
+    torch.backends.cudnn.allow_tf32 = True
+    dev = args.device
     torch.manual_seed(1)
     rng = np.random.default_rng(1)
-    captions, images = data.training_set()
+    t0 = time.time()
+    captions, images = data.training_set(count=args.count)
+    print(f"{len(captions)} training scenes ({time.time() - t0:.0f}s)", flush=True)
 
     vae = M.AutoencoderKL(M.vae_config())
-    vae.load_state_dict(torch.load(os.path.join(data.RUNS, "vae.pt")))
-    vae.eval()
-    lat_path = os.path.join(data.RUNS, "latents.pt")
-    t0 = time.time()
+    vae.load_state_dict(torch.load(os.path.join(data.RUNS, "vae.pt"), map_location="cpu"))
+    vae.to(dev).eval()
+    lat_path = data.latents_path(args.count)
     if os.path.exists(lat_path):
         latents = torch.load(lat_path)
     else:
-        latents = encode_latents(vae, images)
-        torch.save(latents, lat_path)
-    scaling = float(1.0 / latents.std())
+        latents = encode_latents(vae, images, dev)
+        torch.save(latents, lat_path + ".tmp")
+        os.replace(lat_path + ".tmp", lat_path)  # train_decoder.py waits for this file: never let it see half of it
+    del vae
+    init = torch.load(args.init, map_location="cpu") if args.init else None
+    # A continued run keeps its latent scale (the UNet was trained on it), whatever the data count.
+    scaling = float(init["scaling_factor"]) if init and not args.new_latents else float(1.0 / latents.std())
     print(f"latents {tuple(latents.shape)} std {latents.std():.4f} mean {latents.mean():.4f} -> scaling_factor {scaling:.5f}"
           f" ({time.time() - t0:.0f}s)", flush=True)
-    x0_all = latents * scaling
+    x0_all = (latents * scaling).to(dev)
     # Shape mask per latent position: far from the per-image median latent (the background covers > 50%).
     med = x0_all.flatten(2).median(dim=2).values[:, :, None, None]
     shape_mask = ((x0_all - med).pow(2).sum(1, keepdim=True).sqrt() > 0.5).float()
@@ -75,15 +88,16 @@ def main():
     tok = ClipTokenizer()
     uniq = sorted(set(captions))
     cid = {c: i for i, c in enumerate(uniq)}
-    ids_u = torch.tensor([tok.encode(c) for c in uniq], dtype=torch.long)
-    cap_idx = torch.tensor([cid[c] for c in captions])
+    ids_u = torch.tensor([tok.encode(c) for c in uniq], dtype=torch.long, device=dev)
+    cap_idx = torch.tensor([cid[c] for c in captions], device=dev)
 
     te = M.CLIPTextModel(M.clip_config())
     unet = M.UNet2DConditionModel(M.unet_config(M.clip_config()["hidden_size"]))
-    if args.init:
-        ck = torch.load(args.init)
-        te.load_state_dict(ck["text_encoder"])
-        unet.load_state_dict(ck["unet"])
+    if init:
+        te.load_state_dict(init["text_encoder"])
+        unet.load_state_dict(init["unet"])
+    te.to(dev)
+    unet.to(dev)
     params = list(te.parameters()) + list(unet.parameters())
     opt = torch.optim.AdamW(params, lr=args.lr, weight_decay=0.0)
     ema_te, ema_unet = copy.deepcopy(te), copy.deepcopy(unet)
@@ -106,10 +120,11 @@ def main():
         lr = args.lr * min(1.0, (step + 1) / 100) * 0.5 * (1 + math.cos(math.pi * frac))
         for g in opt.param_groups:
             g["lr"] = lr
-        idx = torch.from_numpy(rng.integers(0, len(x0_all), args.batch))
+        idx = torch.from_numpy(rng.integers(0, len(x0_all), args.batch)).to(dev)
         x0 = x0_all[idx]
-        t = torch.from_numpy(rng.choice(ts_choices, size=args.batch, p=probs).astype(np.float32))
-        sigma = torch.from_numpy(sig_table[t.long().numpy()])[:, None, None, None]
+        t_np = rng.choice(ts_choices, size=args.batch, p=probs)
+        t = torch.from_numpy(t_np.astype(np.float32)).to(dev)
+        sigma = torch.from_numpy(sig_table[t_np])[:, None, None, None].to(dev)
         xt = x0 + sigma * torch.randn_like(x0)
         ctx = te(ids_u[cap_idx[idx]])
         pred = unet(xt / torch.sqrt(sigma ** 2 + 1), t, ctx)
@@ -123,9 +138,10 @@ def main():
             d = min(args.ema, (1 + step + args.step_offset) / (10 + step + args.step_offset))
             torch._foreach_mul_(ema_params, d)
             torch._foreach_add_(ema_params, params, alpha=1 - d)
-        running = 0.98 * running + 0.02 * loss.item() if step else loss.item()
+        # A tensor, not .item(): reading the loss every step would stall a GPU's queue.
+        running = 0.98 * running + 0.02 * loss.detach() if step else loss.detach()
         if step % 25 == 0:
-            msg = f"step {step + args.step_offset} loss {running:.4f} lr {lr:.2e} t {elapsed:.0f}s"
+            msg = f"step {step + args.step_offset} loss {float(running):.4f} lr {lr:.2e} t {elapsed:.0f}s"
             print(msg, flush=True)
             log.write(msg + "\n")
             log.flush()
@@ -137,8 +153,11 @@ def main():
 
 
 def save(te, unet, scaling, step, seconds):
-    torch.save({"text_encoder": te.state_dict(), "unet": unet.state_dict(), "scaling_factor": scaling,
-                "step": step, "seconds": seconds}, os.path.join(data.RUNS, "unet_ema.pt"))
+    cpu = lambda m: {k: v.detach().cpu() for k, v in m.state_dict().items()}
+    path = os.path.join(data.RUNS, "unet_ema.pt")
+    torch.save({"text_encoder": cpu(te), "unet": cpu(unet), "scaling_factor": scaling,
+                "step": step, "seconds": seconds}, path + ".tmp")
+    os.replace(path + ".tmp", path)  # train_decoder.py reloads it while this trains
     with open(os.path.join(data.RUNS, "unet_time.json"), "w") as f:
         json.dump({"steps": step, "seconds": seconds, "scaling_factor": scaling}, f)
 

@@ -14,6 +14,7 @@ import numpy as np
 import torch
 
 import data
+import imaging
 import model as M
 
 
@@ -27,17 +28,23 @@ def main():
     ap.add_argument("--init", default=None, help="state_dict to continue from")
     ap.add_argument("--minutes", type=float, default=0.0,
                     help="if > 0: full 64x64 images only, cosine learning rate over this wall-clock budget")
+    ap.add_argument("--device", default="cpu", help="cuda trains on a GPU (timed mode only)")
+    ap.add_argument("--count", type=int, default=data.DATA_COUNT, help="training scenes (timed mode only)")
+    ap.add_argument("--recolour", type=float, default=0.0,
+                    help="timed mode: share of images whose palette colours are replaced by random colours (imaging.py)")
+    ap.add_argument("--edge-weight", type=float, default=0.0, help="timed mode: extra loss weight on colour edges")
     args = ap.parse_args()
     torch.set_num_threads(2)
+    torch.backends.cudnn.allow_tf32 = True
     torch.manual_seed(0)
     rng = np.random.default_rng(0)
-    _, images = data.training_set()
-    x_all = torch.from_numpy(images).permute(0, 3, 1, 2).float().div(127.5).sub(1.0)
+    _, images = data.training_set(count=args.count if args.minutes > 0 else data.DATA_COUNT)
     vae = M.AutoencoderKL(M.vae_config())
     if args.init:
-        vae.load_state_dict(torch.load(args.init))
+        vae.load_state_dict(torch.load(args.init, map_location="cpu"))
     if args.minutes > 0:
-        return train_timed(vae, x_all, rng, args)
+        return train_timed(vae.to(args.device), torch.from_numpy(images).to(args.device), rng, args)
+    x_all = torch.from_numpy(images).permute(0, 3, 1, 2).float().div(127.5).sub(1.0)
     opt = torch.optim.Adam(vae.parameters(), lr=args.lr)
     total = args.steps + args.full_steps
     sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=args.lr, total_steps=total, pct_start=0.05)
@@ -70,9 +77,11 @@ def main():
         json.dump({"seconds": time.time() - t0, "steps": total, "batch": args.batch}, f)
 
 
-def train_timed(vae, x_all, rng, args):
+def train_timed(vae, images, rng, args):
     """Full-image training with a cosine learning rate over a wall-clock budget (ends annealed on time)."""
     import math
+    index = imaging.palette_index(images) if args.recolour > 0 else None
+    gen = torch.Generator().manual_seed(0)
     opt = torch.optim.Adam(vae.parameters(), lr=args.lr)
     budget = args.minutes * 60.0
     log = open(os.path.join(data.RUNS, "vae_log.txt"), "a")
@@ -82,25 +91,36 @@ def train_timed(vae, x_all, rng, args):
         frac = (time.time() - t0) / budget
         for g in opt.param_groups:
             g["lr"] = args.lr * min(1.0, (step + 1) / 20) * 0.5 * (1 + math.cos(math.pi * frac))
-        x = x_all[torch.from_numpy(rng.integers(0, len(x_all), args.batch))]
+        idx = torch.from_numpy(rng.integers(0, len(images), args.batch)).to(images.device)
+        batch = images[idx]
+        if index is not None:
+            batch = imaging.recolour(batch, index[idx], args.recolour, gen)
+        x = imaging.to_unit(batch)
         mean, logvar = vae.encode_moments(x)
         y = vae.decode(mean + torch.randn_like(mean) * torch.exp(0.5 * logvar))
-        rec = (y - x).pow(2).mean() + 0.1 * (y - x).abs().mean()
+        w = 1.0 + args.edge_weight * imaging.edge_mask(x)
+        rec = (w * (y - x).pow(2)).mean() + 0.1 * (w * (y - x).abs()).mean()
         kl = 0.5 * (mean.pow(2) + logvar.exp() - 1.0 - logvar).mean()
         opt.zero_grad()
         (rec + args.kl * kl).backward()
         opt.step()
         if step % 25 == 0:
-            msg = f"full step {step} rec {rec.item():.5f} kl {kl.item():.3f} t {time.time() - t0:.0f}s"
+            msg = f"full step {step} rec {float(rec):.5f} kl {float(kl):.3f} t {time.time() - t0:.0f}s"
             print(msg, flush=True)
             log.write(msg + "\n")
             log.flush()
         if step % 100 == 0:
-            torch.save(vae.state_dict(), os.path.join(data.RUNS, "vae.pt"))
+            save(vae)
         step += 1
-    torch.save(vae.state_dict(), os.path.join(data.RUNS, "vae.pt"))
+    save(vae)
     with open(os.path.join(data.RUNS, "vae_time.json"), "w") as f:
         json.dump({"stage2_seconds": time.time() - t0, "stage2_steps": step, "batch": args.batch}, f)
+
+
+def save(vae):
+    path = os.path.join(data.RUNS, "vae.pt")
+    torch.save({k: v.detach().cpu() for k, v in vae.state_dict().items()}, path + ".tmp")
+    os.replace(path + ".tmp", path)
 
 
 if __name__ == "__main__":

@@ -1,0 +1,86 @@
+"""Where shape errors come from: the judge's per-object shape accuracy on the held-out and in-distribution
+prompts, for the VAE's round trip of the world's own renders (the decoder's ceiling) and for generations at
+1/2/4 steps, split by object size and by whether the object is a held-out (shape, colour) pair.
+Reads the training checkpoints in runs/ (unet_ema.pt, vae_final.pt), not the exported folder; writes
+runs/diagnose.json.  Usage: python3 diagnose.py [--device cuda]"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import time
+from collections import defaultdict
+
+import numpy as np
+import torch
+
+import data
+import judge
+import model as M
+import sampling as S
+import world
+from clip_tokenizer import ClipTokenizer
+
+
+def to_uint8(x: torch.Tensor) -> list:
+    return list(torch.round((x / 2 + 0.5).clamp(0, 1) * 255).to(torch.uint8).permute(0, 2, 3, 1).cpu().numpy())
+
+
+@torch.no_grad()
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--device", default="cpu")
+    ap.add_argument("--steps", default="1,2,4")
+    ap.add_argument("--validation", action="store_true", help="also the validation prompt sets (seeds 6 and 7)")
+    args = ap.parse_args()
+    dev = args.device
+    torch.set_num_threads(int(os.environ.get("TINYSHAPES_THREADS", "1")))
+    ck = torch.load(os.path.join(data.RUNS, "unet_ema.pt"), map_location="cpu")
+    sf = float(ck["scaling_factor"])
+    te = M.CLIPTextModel(M.clip_config())
+    te.load_state_dict(ck["text_encoder"])
+    unet = M.UNet2DConditionModel(M.unet_config(M.clip_config()["hidden_size"]))
+    unet.load_state_dict(ck["unet"])
+    vae = M.AutoencoderKL(M.vae_config(sf))
+    vae.load_state_dict(torch.load(os.path.join(data.RUNS, "vae_final.pt"), map_location="cpu"))
+    te, unet, vae = te.to(dev).eval(), unet.to(dev).eval(), vae.to(dev).eval()
+    tok = ClipTokenizer()
+    t0 = time.time()
+    report = {"unet_step": ck["step"]}
+    sets = [("heldout", world.heldout_prompts()), ("indist", world.indist_prompts())]
+    if args.validation:  # other seeds: prompts to choose between training runs with, keeping the evaluation sets clean
+        sets = [("val_heldout", world.heldout_prompts(seed=6)), ("val_indist", world.indist_prompts(seed=7))] + sets
+    for name, prompts in sets:
+        renders = np.stack([world.render(world.parse(p)) for p in prompts])
+        x = torch.from_numpy(renders).to(dev).permute(0, 3, 1, 2).float().div(127.5).sub(1.0)
+        mean, _ = vae.encode_moments(x)
+        runs = {"vae_roundtrip": to_uint8(vae.decode(mean))}
+        ctx = te(torch.tensor([tok.encode(p) for p in prompts], dtype=torch.long, device=dev))
+        noise = torch.cat([torch.randn(1, 4, 16, 16, generator=torch.Generator().manual_seed(i)) for i in range(len(prompts))]).to(dev)
+        for steps in [int(s) for s in args.steps.split(",")]:
+            ts, sig = S.schedule(steps)
+            z = noise * float(sig.max())
+            for i, t in enumerate(ts):
+                s = float(sig[i])
+                x0 = unet(z / (s * s + 1) ** 0.5, torch.full((len(prompts),), float(t), device=dev), ctx)
+                z = z + (z - x0) / s * (float(sig[i + 1]) - s)
+            runs[f"{steps}step"] = to_uint8(vae.decode(z / sf))
+        for run, images in runs.items():
+            split = defaultdict(list)
+            results = [judge.score(im, p) for im, p in zip(images, prompts)]
+            for p, r in zip(prompts, results):
+                for o, v in zip(world.parse(p).objects, r["objects"]):
+                    pair = "heldout_pair" if (o.shape, o.colour) in world.HELDOUT_SHAPE_COLOUR else "seen_pair"
+                    for key in ("all", pair, o.size, o.shape):
+                        split[key].append(v["shape"])
+            row = judge.aggregate(results)
+            row["shape_by"] = {k: round(float(np.mean(v)), 3) for k, v in sorted(split.items())}
+            report[f"{name}_{run}"] = row
+            print(f"{name:11s} {run:13s} overall {row['overall']:.3f} shape {row['shape']:.3f} "
+                  + " ".join(f"{k}={v:.2f}" for k, v in row["shape_by"].items()) + f"  ({time.time() - t0:.0f}s)", flush=True)
+    with open(os.path.join(data.RUNS, "diagnose.json"), "w") as f:
+        json.dump(report, f, indent=2)
+
+
+if __name__ == "__main__":
+    main()
