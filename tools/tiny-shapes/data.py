@@ -29,6 +29,36 @@ def training_set(seed: int = DATA_SEED, count: int = DATA_COUNT):
     return captions, images
 
 
+def save_atomic(obj, path: str) -> None:
+    """torch.save through a temporary file: trainers running side by side read each other's checkpoints
+    and latents while they are rewritten, and must never see half a file."""
+    import torch
+    torch.save(obj, path + ".tmp")
+    os.replace(path + ".tmp", path)
+
+
+def cpu_state(module) -> dict:
+    """A module's state dict on the CPU (loadable on any machine, whatever device trained it)."""
+    return {k: v.detach().cpu() for k, v in module.state_dict().items()}
+
+
+class CaptionIds:
+    """Token ids of a training set's captions, each distinct caption tokenized once (67,807 of 160,000):
+    `ids(index)` gives the [batch, 77] ids of training examples `index` (a tensor on `device`)."""
+
+    def __init__(self, captions, device: str = "cpu"):
+        import torch
+        from clip_tokenizer import ClipTokenizer
+        tok = ClipTokenizer()
+        distinct = sorted(set(captions))
+        row = {c: i for i, c in enumerate(distinct)}
+        self.table = torch.tensor([tok.encode(c) for c in distinct], dtype=torch.long, device=device)
+        self.row_of = torch.tensor([row[c] for c in captions], device=device)
+
+    def ids(self, index):
+        return self.table[self.row_of[index]]
+
+
 def latents_path(count: int = DATA_COUNT) -> str:
     """Frozen-encoder latents of training_set(count), written by train_unet.py."""
     return os.path.join(RUNS, "latents.pt" if count == DATA_COUNT else f"latents_{count}.pt")

@@ -100,17 +100,11 @@ def main():
             log.write(msg + "\n")
             log.flush()
         if step % 100 == 0:
-            save(vae)
+            data.save_atomic(data.cpu_state(vae), os.path.join(data.RUNS, "vae_final.pt"))
         step += 1
-    save(vae)
+    data.save_atomic(data.cpu_state(vae), os.path.join(data.RUNS, "vae_final.pt"))
     with open(os.path.join(data.RUNS, "decoder_time.json"), "w") as f:
         json.dump({"seconds": time.time() - t0, "steps": step, "batch": args.batch}, f)
-
-
-def save(vae):
-    path = os.path.join(data.RUNS, "vae_final.pt")
-    torch.save({k: v.detach().cpu() for k, v in vae.state_dict().items()}, path + ".tmp")
-    os.replace(path + ".tmp", path)
 
 
 class Predictor:
@@ -118,15 +112,10 @@ class Predictor:
     (999, 499, 249; the true latent forward-noised to it), in unscaled latent units (what the decoder reads)."""
 
     def __init__(self, checkpoint: str, captions, device: str):
-        from clip_tokenizer import ClipTokenizer
         import sampling as S
         self.path = os.path.join(data.RUNS, checkpoint)
-        tok = ClipTokenizer()
-        uniq = sorted(set(captions))
-        cid = {c: i for i, c in enumerate(uniq)}
         self.device = device
-        self.ids_u = torch.tensor([tok.encode(c) for c in uniq], dtype=torch.long, device=device)
-        self.cap_idx = torch.tensor([cid[c] for c in captions], device=device)
+        self.caption_ids = data.CaptionIds(captions, device)
         self.sigmas = S.train_sigmas()
         self.te = M.CLIPTextModel(M.clip_config()).to(device)
         self.unet = M.UNet2DConditionModel(M.unet_config(M.clip_config()["hidden_size"])).to(device)
@@ -156,7 +145,7 @@ class Predictor:
         sigma = torch.from_numpy(self.sigmas[t])[:, None, None, None].float().to(self.device)
         xt = x0 + sigma * torch.randn_like(x0)
         t = torch.from_numpy(t.astype(np.float32)).to(self.device)
-        pred = self.unet(xt / torch.sqrt(sigma ** 2 + 1), t, self.te(self.ids_u[self.cap_idx[idx]]))
+        pred = self.unet(xt / torch.sqrt(sigma ** 2 + 1), t, self.te(self.caption_ids.ids(idx)))
         return pred / self.scaling
 
 

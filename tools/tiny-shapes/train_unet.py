@@ -22,7 +22,6 @@ import torch
 import data
 import model as M
 import sampling as S
-from clip_tokenizer import ClipTokenizer
 
 
 @torch.no_grad()
@@ -71,8 +70,7 @@ def main():
         latents = torch.load(lat_path)
     else:
         latents = encode_latents(vae, images, dev)
-        torch.save(latents, lat_path + ".tmp")
-        os.replace(lat_path + ".tmp", lat_path)  # train_decoder.py waits for this file: never let it see half of it
+        data.save_atomic(latents, lat_path)  # train_decoder.py waits for this file
     del vae
     init = torch.load(args.init, map_location="cpu") if args.init else None
     # A continued run keeps its latent scale (the UNet was trained on it), whatever the data count.
@@ -85,11 +83,7 @@ def main():
     shape_mask = ((x0_all - med).pow(2).sum(1, keepdim=True).sqrt() > 0.5).float()
     print(f"shape mask covers {shape_mask.mean():.3f} of latent positions", flush=True)
 
-    tok = ClipTokenizer()
-    uniq = sorted(set(captions))
-    cid = {c: i for i, c in enumerate(uniq)}
-    ids_u = torch.tensor([tok.encode(c) for c in uniq], dtype=torch.long, device=dev)
-    cap_idx = torch.tensor([cid[c] for c in captions], device=dev)
+    caption_ids = data.CaptionIds(captions, dev)
 
     te = M.CLIPTextModel(M.clip_config())
     unet = M.UNet2DConditionModel(M.unet_config(M.clip_config()["hidden_size"]))
@@ -126,7 +120,7 @@ def main():
         t = torch.from_numpy(t_np.astype(np.float32)).to(dev)
         sigma = torch.from_numpy(sig_table[t_np])[:, None, None, None].to(dev)
         xt = x0 + sigma * torch.randn_like(x0)
-        ctx = te(ids_u[cap_idx[idx]])
+        ctx = te(caption_ids.ids(idx))
         pred = unet(xt / torch.sqrt(sigma ** 2 + 1), t, ctx)
         weight = 1.0 + args.shape_weight * shape_mask[idx]
         loss = (weight * (pred - x0).pow(2)).mean()
@@ -153,11 +147,8 @@ def main():
 
 
 def save(te, unet, scaling, step, seconds):
-    cpu = lambda m: {k: v.detach().cpu() for k, v in m.state_dict().items()}
-    path = os.path.join(data.RUNS, "unet_ema.pt")
-    torch.save({"text_encoder": cpu(te), "unet": cpu(unet), "scaling_factor": scaling,
-                "step": step, "seconds": seconds}, path + ".tmp")
-    os.replace(path + ".tmp", path)  # train_decoder.py reloads it while this trains
+    data.save_atomic({"text_encoder": data.cpu_state(te), "unet": data.cpu_state(unet), "scaling_factor": scaling,
+                      "step": step, "seconds": seconds}, os.path.join(data.RUNS, "unet_ema.pt"))
     with open(os.path.join(data.RUNS, "unet_time.json"), "w") as f:
         json.dump({"steps": step, "seconds": seconds, "scaling_factor": scaling}, f)
 

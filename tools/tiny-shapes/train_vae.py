@@ -110,17 +110,11 @@ def train_timed(vae, images, rng, args):
             log.write(msg + "\n")
             log.flush()
         if step % 100 == 0:
-            save(vae)
+            data.save_atomic(data.cpu_state(vae), os.path.join(data.RUNS, "vae.pt"))
         step += 1
-    save(vae)
+    data.save_atomic(data.cpu_state(vae), os.path.join(data.RUNS, "vae.pt"))
     with open(os.path.join(data.RUNS, "vae_time.json"), "w") as f:
         json.dump({"stage2_seconds": time.time() - t0, "stage2_steps": step, "batch": args.batch}, f)
-
-
-def save(vae):
-    path = os.path.join(data.RUNS, "vae.pt")
-    torch.save({k: v.detach().cpu() for k, v in vae.state_dict().items()}, path + ".tmp")
-    os.replace(path + ".tmp", path)
 
 
 if __name__ == "__main__":
