@@ -5,6 +5,7 @@ using MixDQ.Runtime.Pipelines;
 using MixDQ.Runtime.Tensors;
 using MixDQ.Runtime.Text;
 using MixDQ.Tests;
+using Xunit.Abstractions;
 
 namespace MixDQ.Runtime.Tests.Golden;
 
@@ -15,6 +16,7 @@ namespace MixDQ.Runtime.Tests.Golden;
 /// </summary>
 public sealed class TinyShapesGoldenTests : IDisposable
 {
+    private readonly ITestOutputHelper _output;
     private static readonly string ModelDir = Path.Combine(RepoPaths.Root, "samples", "models", "tiny-shapes");
     private static readonly string GoldenPath = Path.Combine(RepoPaths.Root, "tests", "golden", "tiny-shapes-golden.safetensors");
 
@@ -22,8 +24,9 @@ public sealed class TinyShapesGoldenTests : IDisposable
     private readonly IComputeBackend _backend = new CpuBackend();
     private readonly ModelComponents _model;
 
-    public TinyShapesGoldenTests()
+    public TinyShapesGoldenTests(ITestOutputHelper output)
     {
+        _output = output;
         _model = ModelComponents.Load(ModelDir, _backend, new PipelineLoadOptions { Backend = _backend });
     }
 
@@ -93,15 +96,17 @@ public sealed class TinyShapesGoldenTests : IDisposable
             for (int c = 0; c < 3; c++) ok &= Math.Abs(expected[p * 3 + c] - image.Rgb[p * 3 + c]) <= 2;
             if (ok) close++;
         }
+        _output.WriteLine($"{run}: {close}/{pixels} pixels within 2/255 of PyTorch");
         Assert.True(close >= 0.99 * pixels, $"{run}: only {close}/{pixels} pixels within 2/255 of PyTorch");
     }
 
-    private static void AssertClose(Tensor expected, Tensor actual, string what)
+    private void AssertClose(Tensor expected, Tensor actual, string what)
     {
         Assert.Equal(expected.ShapeArray(), actual.ShapeArray());
         double maxRef = expected.Data.Max(v => Math.Abs((double)v));
         double maxErr = 0;
         for (int i = 0; i < expected.Length; i++) maxErr = Math.Max(maxErr, Math.Abs((double)expected.Data[i] - actual.Data[i]));
+        _output.WriteLine($"{what}: max |C# − PyTorch| = {maxErr:G3} = {maxErr / maxRef:G3} × max |PyTorch| ({maxRef:G4})");
         Assert.True(maxErr <= 1e-3 * maxRef, $"{what}: max |C# − PyTorch| = {maxErr:G4} > 1e-3 × {maxRef:G4}");
     }
 }
