@@ -1,6 +1,6 @@
 """Where shape errors come from: the judge's per-object shape accuracy on the held-out and in-distribution
 prompts, for the VAE's round trip of the world's own renders (the decoder's ceiling) and for generations at
-1/2/4 steps, split by object size and by whether the object is a held-out (shape, colour) pair.
+1/2/4 steps, split by object size, by shape and by whether the object is a held-out (shape, colour) pair.
 Reads the training checkpoints in runs/ (unet_ema.pt, vae_final.pt), not the exported folder; writes
 runs/diagnose.json.  Usage: python3 diagnose.py [--device cuda]"""
 from __future__ import annotations
@@ -31,7 +31,8 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--device", default="cpu")
     ap.add_argument("--steps", default="1,2,4")
-    ap.add_argument("--validation", action="store_true", help="also the validation prompt sets (seeds 6 and 7)")
+    ap.add_argument("--validation", action="store_true",
+                    help="the validation prompt sets instead (seeds 6 and 7, less any evaluation prompt): to choose between runs with")
     args = ap.parse_args()
     dev = args.device
     torch.set_num_threads(int(os.environ.get("TINYSHAPES_THREADS", "1")))
@@ -48,8 +49,10 @@ def main():
     t0 = time.time()
     report = {"unet_step": ck["step"]}
     sets = [("heldout", world.heldout_prompts()), ("indist", world.indist_prompts())]
-    if args.validation:  # other seeds: prompts to choose between training runs with, keeping the evaluation sets clean
-        sets = [("val_heldout", world.heldout_prompts(seed=6)), ("val_indist", world.indist_prompts(seed=7))] + sets
+    if args.validation:  # other seeds, so choosing between training runs leaves the evaluation sets unseen
+        evaluation = {p for _, ps in sets for p in ps}
+        sets = [("val_heldout", [p for p in world.heldout_prompts(seed=6) if p not in evaluation]),
+                ("val_indist", [p for p in world.indist_prompts(seed=7) if p not in evaluation])]
     for name, prompts in sets:
         renders = np.stack([world.render(world.parse(p)) for p in prompts])
         x = torch.from_numpy(renders).to(dev).permute(0, 3, 1, 2).float().div(127.5).sub(1.0)

@@ -33,8 +33,13 @@ def palette_index(images_nhwc_u8: torch.Tensor) -> torch.Tensor:
     """Palette slot of every pixel of world renders (uint8 [N,H,W]); renders hold palette colours only."""
     pal = PALETTE.to(images_nhwc_u8.device)
     idx = torch.zeros(images_nhwc_u8.shape[:3], dtype=torch.uint8, device=images_nhwc_u8.device)
+    matched = torch.zeros(images_nhwc_u8.shape[:3], dtype=torch.bool, device=images_nhwc_u8.device)
     for k in range(len(pal)):
-        idx[(images_nhwc_u8 == pal[k]).all(-1)] = k
+        hit = (images_nhwc_u8 == pal[k]).all(-1)
+        idx[hit] = k
+        matched |= hit
+    if not bool(matched.all()):
+        raise ValueError("palette_index: an image holds a colour outside the palette (not a world render)")
     return idx
 
 

@@ -50,8 +50,12 @@ def main():
     torch.manual_seed(2)
     rng = np.random.default_rng(2)
     lat_path = data.latents_path(args.count)
+    waited = 0
     while not os.path.exists(lat_path):  # computed by train_unet.py from the same frozen encoder (and the data with it)
+        if waited >= 900:
+            raise SystemExit(f"train_decoder.py: {lat_path} did not appear in 15 minutes (did train_unet.py fail?)")
         time.sleep(2)
+        waited += 2
     captions, images = data.training_set(count=args.count)
     latents = torch.load(lat_path)
     noise_std = 0.1 * float(latents.std())
@@ -82,8 +86,8 @@ def main():
             x = imaging.to_unit(images[idx])
             z = latents[idx]
         z = z + noise_std * torch.randn_like(z)
-        if predictor is not None and step % args.reload_every == 0:
-            predictor.reload()
+        if predictor is not None and (not predictor.ready or step % args.reload_every == 0):
+            predictor.reload()  # every step until the UNet trained alongside has written its first checkpoint
         if predictor is not None and predictor.ready:
             n_pred = int(round(args.pred_fraction * len(idx)))
             z[:n_pred] = predictor.x0(idx[:n_pred], latents, rng)
@@ -95,7 +99,7 @@ def main():
         loss.backward()
         opt.step()
         if step % 25 == 0:
-            msg = f"decoder step {step} loss {float(loss):.5f} t {time.time() - t0:.0f}s"
+            msg = f"decoder step {step} loss {loss.item():.5f} t {time.time() - t0:.0f}s"
             print(msg, flush=True)
             log.write(msg + "\n")
             log.flush()

@@ -57,7 +57,7 @@ def main():
     torch.backends.cudnn.allow_tf32 = True
     dev = args.device
     torch.manual_seed(1)
-    rng = np.random.default_rng(1)
+    gen = torch.Generator(device=dev).manual_seed(1)  # batches are drawn on the device: no host copies per step
     t0 = time.time()
     captions, images = data.training_set(count=args.count)
     print(f"{len(captions)} training scenes ({time.time() - t0:.0f}s)", flush=True)
@@ -66,7 +66,7 @@ def main():
     vae.load_state_dict(torch.load(os.path.join(data.RUNS, "vae.pt"), map_location="cpu"))
     vae.to(dev).eval()
     lat_path = data.latents_path(args.count)
-    if os.path.exists(lat_path):
+    if os.path.exists(lat_path) and not args.new_latents:
         latents = torch.load(lat_path)
     else:
         latents = encode_latents(vae, images, dev)
@@ -97,10 +97,10 @@ def main():
     ema_te, ema_unet = copy.deepcopy(te), copy.deepcopy(unet)
     ema_params = list(ema_te.parameters()) + list(ema_unet.parameters())
 
-    _, sig_table = None, S.train_sigmas()
-    ts_choices = np.array(S.TRAIN_TIMESTEPS)
+    sig_table = torch.from_numpy(S.train_sigmas()).to(dev)
+    ts_choices = torch.tensor(S.TRAIN_TIMESTEPS, dtype=torch.float32, device=dev)
     # 999 starts every schedule (and is the whole 1-step schedule): give it extra weight.
-    probs = np.array([0.3 if t == 999 else 0.7 / (len(ts_choices) - 1) for t in ts_choices])
+    probs = torch.tensor([0.3 if t == 999 else 0.7 / (len(ts_choices) - 1) for t in S.TRAIN_TIMESTEPS], device=dev)
 
     budget = args.minutes * 60.0
     log = open(os.path.join(data.RUNS, "unet_log.txt"), "a")
@@ -114,12 +114,11 @@ def main():
         lr = args.lr * min(1.0, (step + 1) / 100) * 0.5 * (1 + math.cos(math.pi * frac))
         for g in opt.param_groups:
             g["lr"] = lr
-        idx = torch.from_numpy(rng.integers(0, len(x0_all), args.batch)).to(dev)
+        idx = torch.randint(0, len(x0_all), (args.batch,), device=dev, generator=gen)
         x0 = x0_all[idx]
-        t_np = rng.choice(ts_choices, size=args.batch, p=probs)
-        t = torch.from_numpy(t_np.astype(np.float32)).to(dev)
-        sigma = torch.from_numpy(sig_table[t_np])[:, None, None, None].to(dev)
-        xt = x0 + sigma * torch.randn_like(x0)
+        t = ts_choices[torch.multinomial(probs, args.batch, replacement=True, generator=gen)]
+        sigma = sig_table[t.long()][:, None, None, None]
+        xt = x0 + sigma * torch.randn(x0.shape, device=dev, generator=gen)
         ctx = te(caption_ids.ids(idx))
         pred = unet(xt / torch.sqrt(sigma ** 2 + 1), t, ctx)
         weight = 1.0 + args.shape_weight * shape_mask[idx]

@@ -35,6 +35,7 @@ def main():
     ap.add_argument("--edge-weight", type=float, default=0.0, help="timed mode: extra loss weight on colour edges")
     args = ap.parse_args()
     torch.set_num_threads(2)
+    torch.backends.cuda.matmul.allow_tf32 = True
     torch.backends.cudnn.allow_tf32 = True
     torch.manual_seed(0)
     rng = np.random.default_rng(0)
@@ -105,7 +106,7 @@ def train_timed(vae, images, rng, args):
         (rec + args.kl * kl).backward()
         opt.step()
         if step % 25 == 0:
-            msg = f"full step {step} rec {float(rec):.5f} kl {float(kl):.3f} t {time.time() - t0:.0f}s"
+            msg = f"full step {step} rec {rec.item():.5f} kl {kl.item():.3f} t {time.time() - t0:.0f}s"
             print(msg, flush=True)
             log.write(msg + "\n")
             log.flush()
