@@ -29,6 +29,14 @@ def training_set(seed: int = DATA_SEED, count: int = DATA_COUNT):
     return captions, images
 
 
+def configure_torch(threads: int) -> None:
+    """CPU threads, and TF32 for matmuls and convolutions where a CUDA device trains."""
+    import torch
+    torch.set_num_threads(threads)
+    torch.backends.cuda.matmul.allow_tf32 = True
+    torch.backends.cudnn.allow_tf32 = True
+
+
 def save_atomic(obj, path: str) -> None:
     """torch.save through a temporary file: trainers running side by side read each other's checkpoints
     and latents while they are rewritten, and must never see half a file."""

@@ -43,9 +43,7 @@ def main():
     ap.add_argument("--recolour", type=float, default=0.0,
                     help="share of the encoder-latent part of a batch recoloured at random (imaging.py), encoded on the fly")
     args = ap.parse_args()
-    torch.set_num_threads(args.threads)
-    torch.backends.cuda.matmul.allow_tf32 = True
-    torch.backends.cudnn.allow_tf32 = True
+    data.configure_torch(args.threads)
     dev = args.device
     torch.manual_seed(2)
     rng = np.random.default_rng(2)
@@ -93,8 +91,7 @@ def main():
             z[:n_pred] = predictor.x0(idx[:n_pred], latents, rng)
             x[:n_pred] = imaging.to_unit(images[idx[:n_pred]])  # predictions are of the palette-coloured scenes
         y = vae.decode(z)
-        w = 1.0 + args.edge_weight * imaging.edge_mask(x)
-        loss = (w * (y - x).pow(2)).mean() + 0.1 * (w * (y - x).abs()).mean()
+        loss = imaging.reconstruction_loss(y, x, args.edge_weight)
         opt.zero_grad()
         loss.backward()
         opt.step()

@@ -52,9 +52,7 @@ def main():
     ap.add_argument("--count", type=int, default=data.DATA_COUNT,
                     help="training scenes (a larger count is a superset of the default 16,000)")
     args = ap.parse_args()
-    torch.set_num_threads(args.threads)
-    torch.backends.cuda.matmul.allow_tf32 = True
-    torch.backends.cudnn.allow_tf32 = True
+    data.configure_torch(args.threads)
     dev = args.device
     torch.manual_seed(1)
     gen = torch.Generator(device=dev).manual_seed(1)  # batches are drawn on the device: no host copies per step

@@ -34,9 +34,7 @@ def main():
                     help="timed mode: share of images whose palette colours are replaced by random colours (imaging.py)")
     ap.add_argument("--edge-weight", type=float, default=0.0, help="timed mode: extra loss weight on colour edges")
     args = ap.parse_args()
-    torch.set_num_threads(2)
-    torch.backends.cuda.matmul.allow_tf32 = True
-    torch.backends.cudnn.allow_tf32 = True
+    data.configure_torch(2)
     torch.manual_seed(0)
     rng = np.random.default_rng(0)
     _, images = data.training_set(count=args.count if args.minutes > 0 else data.DATA_COUNT)
@@ -60,7 +58,7 @@ def main():
         mean, logvar = vae.encode_moments(x)
         z = mean + torch.randn_like(mean) * torch.exp(0.5 * logvar)
         y = vae.decode(z)
-        rec = (y - x).pow(2).mean() + 0.1 * (y - x).abs().mean()
+        rec = imaging.reconstruction_loss(y, x, 0.0)
         kl = 0.5 * (mean.pow(2) + logvar.exp() - 1.0 - logvar).mean()
         loss = rec + args.kl * kl
         opt.zero_grad()
@@ -99,8 +97,7 @@ def train_timed(vae, images, rng, args):
         x = imaging.to_unit(batch)
         mean, logvar = vae.encode_moments(x)
         y = vae.decode(mean + torch.randn_like(mean) * torch.exp(0.5 * logvar))
-        w = 1.0 + args.edge_weight * imaging.edge_mask(x)
-        rec = (w * (y - x).pow(2)).mean() + 0.1 * (w * (y - x).abs()).mean()
+        rec = imaging.reconstruction_loss(y, x, args.edge_weight)
         kl = 0.5 * (mean.pow(2) + logvar.exp() - 1.0 - logvar).mean()
         opt.zero_grad()
         (rec + args.kl * kl).backward()
