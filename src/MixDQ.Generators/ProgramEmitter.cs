@@ -9,7 +9,8 @@ namespace MixDQ.Generators
     /// Writes the forward passes of a plan's programs as straight-line C#: one backend call per traced op, with
     /// its shape in a comment, layers and parameters bound to fields at load, and the inputs' shapes checked
     /// against the traced constants (other shapes return null and the pipeline runs its graph). Values live
-    /// in a few reused locals, assigned by liveness, so memory stays that of the graph.
+    /// in a few reused locals, assigned by liveness, and each intermediate's storage goes back to the backend
+    /// (<c>IComputeBackend.Release</c>) at its last use, so a pass works in the graph's peak working set.
     /// </summary>
     internal sealed class ProgramEmitter
     {
@@ -144,11 +145,24 @@ namespace MixDQ.Generators
                 sb.AppendLine($"            if (!{Rt}.Compiled.ProgramArguments.HasLength(ints_{i.Name}, {i.Length})) return null;");
             }
 
-            // Liveness: a value's slot is free after its last use; outputs live to the end.
+            // Liveness: a value's local is free after its last use; outputs live to the end.
             var lastUse = new Dictionary<int, int>();
             for (int i = 0; i < p.Ops.Count; i++)
                 foreach (int a in p.Ops[i].Args) lastUse[a] = i;
             foreach (var o in p.Outputs) lastUse[o.Value] = int.MaxValue;
+            // Storage: a reshape is a view of its input, so storage lives until the last use of any of its views; it is
+            // released (handed back to the backend for reuse) then, unless it is an input's or a parameter's, or an output's.
+            var storageOf = new Dictionary<int, int>();
+            int Storage(int v) => storageOf.TryGetValue(v, out int s) ? s : v;
+            foreach (var op in p.Ops)
+                if (op.Op == "reshape") storageOf[op.Result] = Storage(op.Args[0]);
+            var storageEnd = new Dictionary<int, int>();
+            foreach (var kv in lastUse)
+            {
+                int s = Storage(kv.Key);
+                storageEnd[s] = storageEnd.TryGetValue(s, out int e) ? System.Math.Max(e, kv.Value) : kv.Value;
+            }
+            bool Owned(int storage) => !inputs.ContainsKey(storage) && !parameters.ContainsKey(storage);
             var slotOf = new Dictionary<int, int>();
             var free = new SortedSet<int>();
             int slots = 0;
@@ -156,21 +170,29 @@ namespace MixDQ.Generators
             for (int i = 0; i < p.Ops.Count; i++)
             {
                 var op = p.Ops[i];
-                string Arg(int k)
-                {
-                    int v = op.Args[k];
-                    return inputs.TryGetValue(v, out var n) ? n! : parameters.TryGetValue(v, out var f) ? f! : "r" + slotOf[v].ToString(CultureInfo.InvariantCulture);
-                }
-                string call = Call(p, op, Arg);
-                foreach (int a in op.Args.Distinct())
-                    if (slotOf.TryGetValue(a, out int s) && lastUse[a] == i) free.Add(s);
+                string Local(int v) => inputs.TryGetValue(v, out var n) ? n! : parameters.TryGetValue(v, out var f) ? f! : "r" + slotOf[v].ToString(CultureInfo.InvariantCulture);
+                string call = Call(p, op, k => Local(op.Args[k]));
+                // The result takes a local that no argument of this op holds, so dead arguments can still be released after the call.
                 int slot;
                 if (free.Count > 0) { slot = free.Min; free.Remove(slot); }
                 else slot = slots++;
-                slotOf[op.Result] = slot;
-                if (!lastUse.ContainsKey(op.Result)) free.Add(slot); // never read: the slot is free again at once
                 if (op.Op == "conv2d" || op.Op == "attention") body.AppendLine("            ct.ThrowIfCancellationRequested();");
                 body.AppendLine($"            r{slot} = {call}; // %{op.Result} {ShapeText(op.Shape)}");
+                var released = new HashSet<int>();
+                foreach (int a in op.Args)
+                {
+                    int s = Storage(a);
+                    if (Owned(s) && storageEnd[s] == i && released.Add(s)) body.AppendLine($"            be.Release({Local(a)});");
+                }
+                foreach (int a in op.Args.Distinct())
+                    if (slotOf.TryGetValue(a, out int sa) && lastUse[a] == i) free.Add(sa);
+                slotOf[op.Result] = slot;
+                if (!lastUse.ContainsKey(op.Result))
+                {
+                    free.Add(slot); // never read: the local is free again at once
+                    int s = Storage(op.Result);
+                    if (Owned(s) && !storageEnd.ContainsKey(s)) body.AppendLine($"            be.Release(r{slot});");
+                }
             }
             if (slots > 0)
                 sb.AppendLine($"            {TensorType} " + string.Join(", ", Enumerable.Range(0, slots).Select(s => $"r{s} = null!")) + ";");

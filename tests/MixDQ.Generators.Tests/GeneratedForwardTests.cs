@@ -7,6 +7,7 @@ using MixDQ.Runtime.Models;
 using MixDQ.Runtime.Pipelines;
 using MixDQ.Tests;
 using MixDQ.TestModels;
+using Xunit.Abstractions;
 
 namespace MixDQ.Generators.Tests;
 
@@ -15,8 +16,9 @@ namespace MixDQ.Generators.Tests;
 /// compares every image with the runtime's model graphs on the same artifact: same backend calls in the same
 /// order, so the bytes must be identical.
 /// </summary>
-public sealed class GeneratedForwardTests : IDisposable
+public sealed class GeneratedForwardTests(ITestOutputHelper output) : IDisposable
 {
+    private readonly ITestOutputHelper _output = output;
     private readonly TempDir _tmp = RepoPaths.NewTempDir();
 
     public void Dispose() => _tmp.Dispose();
@@ -59,6 +61,90 @@ public sealed class GeneratedForwardTests : IDisposable
         }
     }
 
+    [Theory]
+    [InlineData(ModelFamily.StableDiffusion)]
+    [InlineData(ModelFamily.StableDiffusionXL)] // its pooled text embedding is a view (reshape) of an op result
+    public void Generated_code_never_reads_a_value_after_releasing_it(ModelFamily family)
+    {
+        // A backend that fills released storage with NaN instead of recycling it: any read after a release (a liveness
+        // or view-aliasing mistake of the generator) would change the image; releasing an input, a parameter or an
+        // output would poison later calls or the result.
+        string folder = family == ModelFamily.StableDiffusion
+            ? TinyModel.Directory
+            : TinyPipelineFolders.Create(_tmp.File("model"), family, RepoPaths.ClipMerges);
+        var compiled = ModelCompiler.Compile(new CompileRequest(folder, "Tiny", _tmp.File("compiled"), new CompileSettings()));
+        var poisoning = PoisonOnRelease.Wrap(new Runtime.Backends.Cpu.CpuBackend());
+        using var generated = GeneratedModel.Build(compiled, "Tiny", MixDQDevice.FromBackend(poisoning));
+        using var graph = generated.GraphPipeline();
+        var options = new GenerationOptions { Seed = 7, Steps = 2 };
+        var first = generated.Generate("a red circle at the top left", options);
+        var second = generated.Generate("a red circle at the top left", options);
+        Assert.Equal(compiled.Plan.Programs.Count - 1 + options.Steps!.Value, generated.CompiledForwardCalls / 2); // text encoders, UNet per step, VAE
+        Assert.Equal(graph.Generate("a red circle at the top left", options).Rgb, first.Rgb);
+        Assert.Equal(first.Rgb, second.Rgb);
+        // Every intermediate of every pass is handed back: all op results but the outputs and the views of live storage.
+        Assert.InRange(((PoisonOnRelease)(object)poisoning).Released, compiled.Plan.Programs.Sum(p => p.Ops.Count) / 2, int.MaxValue);
+    }
+
+    [Fact]
+    public void Generated_code_runs_in_recycled_storage_on_the_cpu()
+    {
+        // The shipped TinyShapes model: the same image as its graph, with most outputs served from released storage.
+        string folder = Path.Combine(RepoPaths.Root, "samples", "models", "tiny-shapes");
+        var compiled = ModelCompiler.Compile(new CompileRequest(folder, "TinyShapes", _tmp.File("shapes"), new CompileSettings()));
+        var cpu = new Runtime.Backends.Cpu.CpuBackend();
+        using var generated = GeneratedModel.Build(compiled, "TinyShapes", MixDQDevice.FromBackend(cpu));
+        using var graph = generated.GraphPipeline();
+        var options = new GenerationOptions { Seed = 9, Steps = 2 };
+        const string prompt = "a small blue square at the top right on a yellow background";
+        generated.Generate(prompt, options); // warm: the pool fills during the first image
+        graph.Generate(prompt, options);
+        long reused = cpu.ReusedOutputs, before = GC.GetTotalAllocatedBytes(precise: true);
+        var image = generated.Generate(prompt, options);
+        long generatedBytes = GC.GetTotalAllocatedBytes(precise: true) - before;
+        before = GC.GetTotalAllocatedBytes(precise: true);
+        var reference = graph.Generate(prompt, options);
+        long graphBytes = GC.GetTotalAllocatedBytes(precise: true) - before;
+        Assert.Equal(reference.Rgb, image.Rgb);
+        int ops = compiled.Plan.Programs.Sum(p => p.Ops.Count);
+        _output.WriteLine($"one 2-step image: {cpu.ReusedOutputs - reused} outputs from released storage; " +
+            $"allocated {generatedBytes / 1e6:F2} MB (generated code) vs {graphBytes / 1e6:F2} MB (model graphs); {ops} ops in the programs");
+        Assert.True(cpu.ReusedOutputs - reused > ops / 2);
+    }
+
+    /// <summary>An <see cref="IComputeBackend"/> proxy: every call goes to the wrapped backend, but Release poisons.</summary>
+    public class PoisonOnRelease : DispatchProxy
+    {
+        private IComputeBackend _inner = null!;
+
+        public int Released { get; private set; }
+
+        public static IComputeBackend Wrap(IComputeBackend inner)
+        {
+            var proxy = Create<IComputeBackend, PoisonOnRelease>();
+            ((PoisonOnRelease)(object)proxy)._inner = inner;
+            return proxy;
+        }
+
+        protected override object? Invoke(MethodInfo? targetMethod, object?[]? args)
+        {
+            if (targetMethod!.Name == nameof(IComputeBackend.Release))
+            {
+                Array.Fill(((Runtime.Tensors.Tensor)args![0]!).Data, float.NaN);
+                Released++;
+                return null;
+            }
+            try
+            {
+                return targetMethod.Invoke(_inner, args);
+            }
+            catch (TargetInvocationException e) when (e.InnerException is not null)
+            {
+                throw e.InnerException;
+            }
+        }
+    }
+
     [Fact]
     public void SdxlModel_RunsGeneratedCode_ForBothTextEncoders_AndMatchesTheGraph()
     {
@@ -95,7 +181,7 @@ public sealed class GeneratedForwardTests : IDisposable
             _compiled = compiled;
         }
 
-        public static GeneratedModel Build(CompileResult compiled, string className)
+        public static GeneratedModel Build(CompileResult compiled, string className, MixDQDevice? device = null)
         {
             string path = $"/project/obj/mixdq/{className}.mixdq.plan.json";
             var compilation = GeneratorHarness.Compilation("namespace Consumer.App { public static class Program { } }");
@@ -110,7 +196,7 @@ public sealed class GeneratedForwardTests : IDisposable
             var context = new AssemblyLoadContext(className, isCollectible: true);
             var type = context.LoadFromStream(ms).GetType("Consumer.App." + className)!;
             var load = type.GetMethod("Load", [typeof(string), typeof(MixDQDevice)])!;
-            return new GeneratedModel(context, type, load.Invoke(null, [compiled.ArtifactPath, MixDQDevice.Cpu])!, compiled);
+            return new GeneratedModel(context, type, load.Invoke(null, [compiled.ArtifactPath, device ?? MixDQDevice.Cpu])!, compiled);
         }
 
         public IReadOnlyList<string> KernelSpecializations

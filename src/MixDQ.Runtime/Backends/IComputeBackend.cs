@@ -37,7 +37,8 @@ public interface IPreparedConv2d
 /// <summary>
 /// The kernel contract every backend implements (CPU SIMD, the double-precision reference, ILGPU).
 /// Layouts: images are NCHW, token sequences are [B, L, C]; linear weights are [out, in] and conv
-/// weights [out, in, k, k], as in PyTorch. Every op returns a new tensor and never writes its inputs.
+/// weights [out, in, k, k], as in PyTorch. Every op returns a new tensor (but <see cref="IComputeBackend.Reshape"/>,
+/// a view) and never writes its inputs; storage handed back by <see cref="IComputeBackend.Release"/> may be reused.
 /// Quantizable layers go through <see cref="PrepareLinear"/> / <see cref="PrepareConv2d"/>, which see the
 /// layer's <see cref="LayerPrecision"/>: that is where integer kernels plug in.
 /// </summary>
@@ -116,4 +117,14 @@ public interface IComputeBackend
 
     /// <summary>The same elements seen with another shape (a view where the backend can; never a reorder).</summary>
     Tensor Reshape(Tensor x, params int[] shape);
+
+    /// <summary>
+    /// Hands back an output of this backend's ops that the caller will not read again, neither through
+    /// <paramref name="tensor"/> nor through any <see cref="Reshape"/> view of it: the backend may reuse its storage
+    /// for a later output. The generated forward passes call it at each intermediate value's last use (they know
+    /// every lifetime at build time), so a pass runs in the working set of the graph's peak; a GPU backend recycles
+    /// device memory the same way. A backend that recycles refuses (MIXDQ050) a tensor it did not produce or
+    /// already took back; one that does not ignores the call.
+    /// </summary>
+    void Release(Tensor tensor);
 }

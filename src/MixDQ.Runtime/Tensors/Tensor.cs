@@ -4,7 +4,8 @@ namespace MixDQ.Runtime.Tensors;
 
 /// <summary>
 /// A dense, row-major FP32 tensor held in host memory. Reshape shares the buffer; every op of a
-/// backend returns a new tensor, so a tensor's data is only ever written by the op that created it.
+/// backend returns a new tensor, so a tensor's data is only ever written by the op that created it
+/// (until its owner hands it back with <see cref="Backends.IComputeBackend.Release"/> for reuse).
 /// </summary>
 public sealed class Tensor
 {

@@ -15,6 +15,7 @@ public sealed class CpuBackend : IComputeBackend
 {
     private readonly CpuParallel _parallel;
     private readonly GemmEngine _gemm;
+    private readonly OutputPool _outputs = new();
 
     /// <summary>Creates the backend.</summary>
     /// <param name="threads">Most threads one op uses; <see cref="Environment.ProcessorCount"/> when null.</param>
@@ -51,9 +52,22 @@ public sealed class CpuBackend : IComputeBackend
     /// <summary>AVX-only helpers (transposes) follow the chosen ISA, so forcing the portable path tests their fallback.</summary>
     private bool UseAvx => _gemm.Isa != CpuIsa.Portable;
 
-    /// <summary>An output tensor left uninitialised: every op writes each element of its output.</summary>
-    private static Tensor Output(params int[] shape) =>
-        new(GC.AllocateUninitializedArray<float>(checked((int)Tensor.ElementCount(shape))), shape);
+    /// <summary>An output tensor left uninitialised (possibly released storage): every op writes each element of its output.</summary>
+    private Tensor Output(params int[] shape) => new(_outputs.Rent(checked((int)Tensor.ElementCount(shape))), shape);
+
+    /// <summary>Outputs served from released storage so far (<see cref="Release"/>).</summary>
+    public long ReusedOutputs => _outputs.Reused;
+
+    /// <summary>Elements of released storage held for reuse now.</summary>
+    public long PooledElements => _outputs.PooledElements;
+
+    public void Release(Tensor tensor)
+    {
+        CpuChecks.NotNull(nameof(Release), nameof(tensor), tensor);
+        if (!_outputs.Return(tensor.Data))
+            throw CpuChecks.Fail(nameof(Release), nameof(tensor),
+                $"{Tensor.FormatShape(tensor.Shape)} is not an output of this backend still in use (released twice, or not made by an op)");
+    }
 
     public IPreparedLinear PrepareLinear(LayerInfo layer, Tensor weight, Tensor? bias)
     {
@@ -325,7 +339,9 @@ public sealed class CpuBackend : IComputeBackend
         CpuChecks.True(values.Rank is 1 or 2, op, nameof(values), $"must be [B] or [B, k], got {Tensor.FormatShape(values.Shape)}");
         CpuChecks.Positive(op, nameof(dim), dim);
         int k = values.Rank == 2 ? values.Dim(1) : 1;
-        return new Tensor(Models.Unet.TimestepSinusoid.Embed(values.Data, dim, flipSinToCos, freqShift), values.Dim(0), k * dim);
+        var y = Output(values.Dim(0), k * dim);
+        Models.Unet.TimestepSinusoid.Embed(values.Data, dim, flipSinToCos, freqShift).CopyTo(y.Data, 0);
+        return y;
     }
 
     public Tensor Reshape(Tensor x, params int[] shape) => x.Reshape(shape);
