@@ -10,7 +10,7 @@ namespace MixDQ.Generators
     /// its shape in a comment, layers and parameters bound to fields at load, and the inputs' shapes checked
     /// against the traced constants (other shapes return null and the pipeline runs its graph). Values live
     /// in a few reused locals, assigned by liveness, and each intermediate's storage goes back to the backend
-    /// (<c>IComputeBackend.Release</c>) at its last use, so a pass works in the graph's peak working set.
+    /// (<c>IComputeBackend.Release</c>) at its last use, so later outputs can reuse it instead of allocating.
     /// </summary>
     internal sealed class ProgramEmitter
     {

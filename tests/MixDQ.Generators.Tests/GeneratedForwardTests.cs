@@ -112,6 +112,22 @@ public sealed class GeneratedForwardTests(ITestOutputHelper output) : IDisposabl
         Assert.True(cpu.ReusedOutputs - reused > ops / 2);
     }
 
+    [Fact]
+    public void Sdxl_generated_code_runs_in_recycled_storage_views_included()
+    {
+        // SDXL's programs hold reshape views (the pooled text embedding): released through the real CPU pool.
+        string folder = TinyPipelineFolders.Create(_tmp.File("sdxl-model"), ModelFamily.StableDiffusionXL, RepoPaths.ClipMerges);
+        var compiled = ModelCompiler.Compile(new CompileRequest(folder, "TinyXl", _tmp.File("sdxl"), new CompileSettings()));
+        Assert.Contains(compiled.Plan.Programs.SelectMany(p => p.Ops), o => o.Op == "reshape");
+        var cpu = new Runtime.Backends.Cpu.CpuBackend();
+        using var generated = GeneratedModel.Build(compiled, "TinyXl", MixDQDevice.FromBackend(cpu));
+        using var graph = generated.GraphPipeline();
+        var options = new GenerationOptions { Seed = 4, Steps = 2 };
+        Assert.Equal(graph.Generate("a green triangle", options).Rgb, generated.Generate("a green triangle", options).Rgb);
+        Assert.Equal(graph.Generate("a green triangle", options).Rgb, generated.Generate("a green triangle", options).Rgb);
+        Assert.True(cpu.ReusedOutputs > 0);
+    }
+
     /// <summary>An <see cref="IComputeBackend"/> proxy: every call goes to the wrapped backend, but Release poisons.</summary>
     public class PoisonOnRelease : DispatchProxy
     {

@@ -115,16 +115,21 @@ public interface IComputeBackend
     /// </summary>
     Tensor TimestepEmbedding(Tensor values, int dim, bool flipSinToCos, int freqShift);
 
-    /// <summary>The same elements seen with another shape (a view where the backend can; never a reorder).</summary>
+    /// <summary>
+    /// The same elements seen with another shape: a view sharing <paramref name="x"/>'s storage (never a copy or a
+    /// reorder), so <see cref="Release"/> of either hands back that one storage.
+    /// </summary>
     Tensor Reshape(Tensor x, params int[] shape);
 
     /// <summary>
     /// Hands back an output of this backend's ops that the caller will not read again, neither through
     /// <paramref name="tensor"/> nor through any <see cref="Reshape"/> view of it: the backend may reuse its storage
     /// for a later output. The generated forward passes call it at each intermediate value's last use (they know
-    /// every lifetime at build time), so a pass runs in the working set of the graph's peak; a GPU backend recycles
-    /// device memory the same way. A backend that recycles refuses (MIXDQ050) a tensor it did not produce or
-    /// already took back; one that does not ignores the call.
+    /// every lifetime at build time), so most outputs reuse earlier storage instead of allocating; a GPU backend
+    /// recycles device memory the same way. A backend that recycles refuses (MIXDQ050) a tensor it did not produce,
+    /// or one it already took back and has not handed out again (a best-effort check); the default ignores the call.
     /// </summary>
-    void Release(Tensor tensor);
+    void Release(Tensor tensor)
+    {
+    }
 }

@@ -24,11 +24,9 @@ public class OutputReleaseTests
         var first = be.Add(a, a);
         var storage = first.Data;
         be.Release(first);
-        Assert.Equal(6, be.PooledElements);
         var second = be.Affine(a, 3f, 1f); // another op, same length: the same storage
         Assert.Same(storage, second.Data);
         Assert.Equal(1, be.ReusedOutputs);
-        Assert.Equal(0, be.PooledElements);
         Assert.All(second.Data, v => Assert.Equal(4f, v));
         var other = be.Add(Ones(3, 3), Ones(3, 3)); // another length: fresh storage
         Assert.NotSame(storage, other.Data);
@@ -55,7 +53,22 @@ public class OutputReleaseTests
         Assert.Contains("released twice", twice.Message, StringComparison.Ordinal);
         var foreign = Assert.Throws<MixDQException>(() => be.Release(Ones(2)));
         Assert.Equal(ErrorCodes.InvalidArgument, foreign.Code);
-        Assert.Equal(2, be.PooledElements); // the refused calls handed nothing back
+        // The refused calls handed nothing back: y's storage serves one output, the next is fresh.
+        Assert.Same(y.Data, be.Add(Ones(2), Ones(2)).Data);
+        Assert.NotSame(y.Data, be.Add(Ones(2), Ones(2)).Data);
+        Assert.Equal(1, be.ReusedOutputs);
+    }
+
+    [Fact]
+    public void Timestep_embedding_writes_every_element_of_recycled_storage_odd_width_included()
+    {
+        var be = new CpuBackend(1);
+        var garbage = be.Add(Ones(5), Ones(5));
+        Array.Fill(garbage.Data, float.NaN);
+        be.Release(garbage);
+        var emb = be.TimestepEmbedding(new Tensor([3f], 1), 5, true, 0);
+        Assert.Same(garbage.Data, emb.Data);
+        Assert.Equal(Runtime.Models.Unet.TimestepSinusoid.Embed([3f], 5, true, 0), emb.Data); // its zero column too
     }
 
     [Fact]
@@ -68,9 +81,30 @@ public class OutputReleaseTests
     }
 
     [Fact]
+    public void Released_storage_is_held_weakly()
+    {
+        var be = new CpuBackend(1);
+        var weak = ReleaseUnreferenced(be);
+        GC.Collect();
+        GC.WaitForPendingFinalizers();
+        GC.Collect();
+        Assert.False(weak.TryGetTarget(out _)); // the pool did not keep it alive
+        Assert.Equal(1000, be.Add(Ones(1000), Ones(1000)).Length); // and a collected entry is skipped
+        Assert.Equal(0, be.ReusedOutputs);
+    }
+
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.NoInlining)]
+    private static WeakReference<float[]> ReleaseUnreferenced(CpuBackend be)
+    {
+        var y = be.Add(Ones(1000), Ones(1000));
+        be.Release(y);
+        return new WeakReference<float[]>(y.Data);
+    }
+
+    [Fact]
     public void Reference_ignores_releases()
     {
-        var be = new ReferenceBackend();
+        IComputeBackend be = new ReferenceBackend(); // the interface's default: a no-op
         var y = be.Add(Ones(2), Ones(2));
         be.Release(y);
         be.Release(y);

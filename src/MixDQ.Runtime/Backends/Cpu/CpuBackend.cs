@@ -9,7 +9,8 @@ namespace MixDQ.Runtime.Backends.Cpu;
 /// GEMM on a register-blocked micro-kernel shared by linear layers, convolutions and attention, and
 /// multithreaded on a bounded number of threads. Ops have the semantics of
 /// <see cref="Reference.ReferenceBackend"/> to FP32 rounding. Layers are computed in FP32 whatever
-/// their <see cref="LayerPrecision"/>. Instances are thread-safe: ops share no mutable state.
+/// their <see cref="LayerPrecision"/>. Instances are thread-safe: ops share only the pool of released outputs
+/// (<see cref="Release"/>), which is locked.
 /// </summary>
 public sealed class CpuBackend : IComputeBackend
 {
@@ -58,8 +59,6 @@ public sealed class CpuBackend : IComputeBackend
     /// <summary>Outputs served from released storage so far (<see cref="Release"/>).</summary>
     public long ReusedOutputs => _outputs.Reused;
 
-    /// <summary>Elements of released storage held for reuse now.</summary>
-    public long PooledElements => _outputs.PooledElements;
 
     public void Release(Tensor tensor)
     {
@@ -340,7 +339,7 @@ public sealed class CpuBackend : IComputeBackend
         CpuChecks.Positive(op, nameof(dim), dim);
         int k = values.Rank == 2 ? values.Dim(1) : 1;
         var y = Output(values.Dim(0), k * dim);
-        Models.Unet.TimestepSinusoid.Embed(values.Data, dim, flipSinToCos, freqShift).CopyTo(y.Data, 0);
+        Models.Unet.TimestepSinusoid.Embed(values.Data, dim, flipSinToCos, freqShift, y.Data);
         return y;
     }
 

@@ -4,24 +4,23 @@ namespace MixDQ.Runtime.Backends.Cpu;
 
 /// <summary>
 /// The CPU backend's op outputs: storage comes from released outputs of the same length before it is allocated,
-/// so a generated forward pass, which releases every intermediate value at its last use, works in the graph's
-/// peak working set instead of allocating ~600 fresh tensors per UNet call (large ones on the large-object heap).
-/// A pass that releases nothing (the model graphs) simply allocates, as before.
+/// so a generated forward pass, which releases every intermediate value at its last use, reuses most of its
+/// storage instead of allocating ~600 fresh tensors per UNet call (large ones on the large-object heap).
+/// Released storage is held weakly: reused while it is alive, reclaimed by the GC like any garbage when memory
+/// is wanted, so the pool never keeps a model's activations resident between images. A pass that releases
+/// nothing (the model graphs) allocates as before, plus one weak registration per output.
 /// </summary>
 internal sealed class OutputPool
 {
     private static readonly object Issued = new();
     private readonly object _gate = new();
-    private readonly Dictionary<int, Stack<float[]>> _free = [];
+    private readonly Dictionary<int, Stack<WeakReference<float[]>>> _free = [];
     // Arrays handed out and not yet back, held weakly: outputs nobody releases are collected as usual.
     private readonly ConditionalWeakTable<float[], object> _out = new();
-    private long _reused, _pooledFloats;
+    private long _reused;
 
     /// <summary>Outputs served from released storage so far.</summary>
     public long Reused => Interlocked.Read(ref _reused);
-
-    /// <summary>Elements held for reuse now.</summary>
-    public long PooledElements => Interlocked.Read(ref _pooledFloats);
 
     /// <summary>An array of exactly <paramref name="length"/> elements, contents undefined.</summary>
     public float[] Rent(int length)
@@ -29,11 +28,11 @@ internal sealed class OutputPool
         float[]? array = null;
         lock (_gate)
         {
-            if (_free.TryGetValue(length, out var stack) && stack.Count > 0)
+            if (_free.TryGetValue(length, out var stack))
             {
-                array = stack.Pop();
-                _pooledFloats -= length;
-                _reused++;
+                while (array is null && stack.Count > 0)
+                    if (stack.Pop().TryGetTarget(out var alive)) array = alive;
+                if (array is not null) _reused++;
             }
         }
         array ??= GC.AllocateUninitializedArray<float>(length);
@@ -41,15 +40,17 @@ internal sealed class OutputPool
         return array;
     }
 
-    /// <summary>Takes back an array this pool handed out; false for any other array, or one already back.</summary>
+    /// <summary>
+    /// Takes back an array this pool handed out; false for any other array, or one already back and not handed out
+    /// again since (a second release after the storage was reused cannot be told from a first).
+    /// </summary>
     public bool Return(float[] array)
     {
         if (!_out.Remove(array)) return false;
         lock (_gate)
         {
-            if (!_free.TryGetValue(array.Length, out var stack)) _free[array.Length] = stack = new Stack<float[]>();
-            stack.Push(array);
-            _pooledFloats += array.Length;
+            if (!_free.TryGetValue(array.Length, out var stack)) _free[array.Length] = stack = new Stack<WeakReference<float[]>>();
+            stack.Push(new WeakReference<float[]>(array));
         }
         return true;
     }

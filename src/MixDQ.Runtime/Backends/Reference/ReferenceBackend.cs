@@ -323,11 +323,6 @@ public sealed class ReferenceBackend : IComputeBackend
 
     public Tensor Reshape(Tensor x, params int[] shape) => x.Reshape(shape);
 
-    /// <summary>The reference allocates every output afresh: nothing to recycle.</summary>
-    public void Release(Tensor tensor)
-    {
-    }
-
     public IKernel Specialize(KernelSpec spec) => new GenericKernel(spec);
 
     public Tensor Linear(IPreparedLinear layer, Tensor x, IKernel kernel)

@@ -159,11 +159,6 @@ public sealed class TracingBackend : IComputeBackend
         return Record("reshape", [x], y.ShapeArray(), null);
     }
 
-    /// <summary>Lifetimes are the generator's business (it derives them from the program): not recorded.</summary>
-    public void Release(Tensor tensor)
-    {
-    }
-
     // ---------------------------------------------------------------- recording
 
     private Tensor Record(string op, Tensor[] args, int[] shape, string? layer, params (string Key, object Value)[] attributes)

@@ -10,7 +10,17 @@ public static class TimestepSinusoid
     /// <summary>The embedding of each value of <paramref name="timesteps"/>, row after row: [n, dim].</summary>
     public static float[] Embed(ReadOnlySpan<float> timesteps, int dim, bool flipSinToCos, int freqShift, double maxPeriod = 10000)
     {
+        var result = new float[timesteps.Length * dim];
+        Embed(timesteps, dim, flipSinToCos, freqShift, result, maxPeriod);
+        return result;
+    }
+
+    /// <summary>The same, written to <paramref name="destination"/> ([n, dim]; every element written).</summary>
+    public static void Embed(ReadOnlySpan<float> timesteps, int dim, bool flipSinToCos, int freqShift, Span<float> destination,
+        double maxPeriod = 10000)
+    {
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(dim);
+        ArgumentOutOfRangeException.ThrowIfNotEqual(destination.Length, timesteps.Length * dim);
         int half = dim / 2;
         var freqs = new float[half];
         float logMax = (float)-Math.Log(maxPeriod);
@@ -21,10 +31,10 @@ public static class TimestepSinusoid
             float exponent = logMax * i / denom;
             freqs[i] = MathF.Exp(exponent);
         }
-        var result = new float[timesteps.Length * dim];
         for (int n = 0; n < timesteps.Length; n++)
         {
-            var row = result.AsSpan(n * dim, dim);
+            var row = destination.Slice(n * dim, dim);
+            if (dim % 2 == 1) row[dim - 1] = 0; // the zero column of odd widths
             for (int i = 0; i < half; i++)
             {
                 float a = timesteps[n] * freqs[i];
@@ -33,6 +43,5 @@ public static class TimestepSinusoid
                 row[flipSinToCos ? i : half + i] = cos;
             }
         }
-        return result;
     }
 }
