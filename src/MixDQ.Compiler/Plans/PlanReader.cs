@@ -11,7 +11,7 @@ namespace MixDQ.Compiler.Plans;
 /// (<c>layers[3].weightBits</c>). The schema version is checked first so that a newer plan gets
 /// MIXDQ061 ("update the SDK") rather than a confusing field error.
 /// </summary>
-internal sealed class PlanReader(string origin)
+internal sealed partial class PlanReader(string origin)
 {
     private static readonly int[] WeightBitsAllowed = [2, 4, 8, 16, 32];
     private static readonly int[] ActivationBitsAllowed = [4, 8, 16, 32];
@@ -49,20 +49,13 @@ internal sealed class PlanReader(string origin)
             if (floatDType is not ("F16" or "F32")) throw Invalid($"artifact.floatDType '{floatDType}' must be F16 or F32", "artifact.floatDType");
             var artifact = new PlanArtifact(Str(artifactEl, "file", "artifact"), floatDType);
 
-            var components = new List<PlanComponent>();
-            int ci = 0;
-            foreach (var c in Arr(root, "components", "$"))
-            {
-                string at = $"components[{ci++}]";
-                components.Add(new PlanComponent(Str(c, "name", at), Str(c, "class", at), OptStr(c, "weightsFile", at)));
-            }
+            var components = Items(root, "components", "$")
+                .Select(c => new PlanComponent(Str(c.Item, "name", c.At), Str(c.Item, "class", c.At), OptStr(c.Item, "weightsFile", c.At))).ToList();
 
             var layers = new List<PlanLayer>();
             var names = new HashSet<string>(StringComparer.Ordinal);
-            int li = 0;
-            foreach (var l in Arr(root, "layers", "$"))
+            foreach (var (l, at) in Items(root, "layers", "$"))
             {
-                string at = $"layers[{li++}]";
                 var layer = ReadLayer(l, at);
                 if (!names.Add(layer.QualifiedName)) throw Invalid($"layer '{layer.QualifiedName}' appears twice", at + ".name");
                 if (!components.Any(c => c.Name == layer.Component))
@@ -77,13 +70,9 @@ internal sealed class PlanReader(string origin)
             var expected = PlanTotals.Of(layers);
             if (totals != expected) throw Invalid($"totals {totals} do not match the layers ({expected})", "totals");
 
-            var programs = new List<MixDQ.Runtime.Compiled.Tracing.ForwardProgram>();
-            if (root.TryGetProperty("programs", out _))
-            {
-                int pi = 0;
-                foreach (var p in Arr(root, "programs", "$"))
-                    programs.Add(ProgramJson.Read(p, $"programs[{pi++}]", names, (message, at) => Invalid(message, at)));
-            }
+            var programs = root.TryGetProperty("programs", out _)
+                ? Items(root, "programs", "$").Select(p => ReadProgram(p.Item, p.At, names)).ToList()
+                : [];
 
             return new PlanDocument(version, Str(root, "compilerVersion", "$"), Str(root, "className", "$"),
                 Str(root, "inputHash", "$"), Str(root, "modelFamily", "$"), Str(root, "pipelineClass", "$"),
@@ -187,5 +176,12 @@ internal sealed class PlanReader(string origin)
     {
         var v = Get(obj, name, at);
         return v.ValueKind == JsonValueKind.Array ? v.EnumerateArray() : throw Invalid($"'{name}' must be an array", Join(at, name));
+    }
+
+    /// <summary>The items of an array field, each with its JSON path (<c>layers[3]</c>).</summary>
+    private IEnumerable<(JsonElement Item, string At)> Items(JsonElement obj, string name, string at)
+    {
+        string path = Join(at, name);
+        return Arr(obj, name, at).Select((item, i) => (item, $"{path}[{i}]"));
     }
 }

@@ -59,7 +59,6 @@ public sealed class CpuBackend : IComputeBackend
     /// <summary>Outputs served from released storage so far (<see cref="Release"/>).</summary>
     public long ReusedOutputs => _outputs.Reused;
 
-
     public void Release(Tensor tensor)
     {
         CpuChecks.NotNull(nameof(Release), nameof(tensor), tensor);
