@@ -15,15 +15,12 @@ import numpy as np
 import torch
 
 import data
+import imaging
 import judge
-import model as M
+import loader
 import sampling as S
 import world
 from clip_tokenizer import ClipTokenizer
-
-
-def to_uint8(x: torch.Tensor) -> list:
-    return list(torch.round((x / 2 + 0.5).clamp(0, 1) * 255).to(torch.uint8).permute(0, 2, 3, 1).cpu().numpy())
 
 
 @torch.no_grad()
@@ -36,18 +33,11 @@ def main():
     args = ap.parse_args()
     dev = args.device
     torch.set_num_threads(int(os.environ.get("TINYSHAPES_THREADS", "1")))
-    ck = torch.load(os.path.join(data.RUNS, "unet_ema.pt"), map_location="cpu")
-    sf = float(ck["scaling_factor"])
-    te = M.CLIPTextModel(M.clip_config())
-    te.load_state_dict(ck["text_encoder"])
-    unet = M.UNet2DConditionModel(M.unet_config(M.clip_config()["hidden_size"]))
-    unet.load_state_dict(ck["unet"])
-    vae = M.AutoencoderKL(M.vae_config(sf))
-    vae.load_state_dict(torch.load(os.path.join(data.RUNS, "vae_final.pt"), map_location="cpu"))
-    te, unet, vae = te.to(dev).eval(), unet.to(dev).eval(), vae.to(dev).eval()
+    te, unet, vae, sf, step = loader.load_checkpoints(data.RUNS)
+    te, unet, vae = te.to(dev), unet.to(dev), vae.to(dev)
     tok = ClipTokenizer()
     t0 = time.time()
-    report = {"unet_step": ck["step"]}
+    report = {"unet_step": step}
     sets = [("heldout", world.heldout_prompts()), ("indist", world.indist_prompts())]
     if args.validation:  # other seeds, so choosing between training runs leaves the evaluation sets unseen
         evaluation = {p for _, ps in sets for p in ps}
@@ -55,19 +45,10 @@ def main():
                 ("val_indist", [p for p in world.indist_prompts(seed=7) if p not in evaluation])]
     for name, prompts in sets:
         renders = np.stack([world.render(world.parse(p)) for p in prompts])
-        x = torch.from_numpy(renders).to(dev).permute(0, 3, 1, 2).float().div(127.5).sub(1.0)
-        mean, _ = vae.encode_moments(x)
-        runs = {"vae_roundtrip": to_uint8(vae.decode(mean))}
-        ctx = te(torch.tensor([tok.encode(p) for p in prompts], dtype=torch.long, device=dev))
-        noise = torch.cat([torch.randn(1, 4, 16, 16, generator=torch.Generator().manual_seed(i)) for i in range(len(prompts))]).to(dev)
+        mean, _ = vae.encode_moments(imaging.to_unit(torch.from_numpy(renders).to(dev)))
+        runs = {"vae_roundtrip": S.to_uint8_batch(vae.decode(mean))}
         for steps in [int(s) for s in args.steps.split(",")]:
-            ts, sig = S.schedule(steps)
-            z = noise * float(sig.max())
-            for i, t in enumerate(ts):
-                s = float(sig[i])
-                x0 = unet(z / (s * s + 1) ** 0.5, torch.full((len(prompts),), float(t), device=dev), ctx)
-                z = z + (z - x0) / s * (float(sig[i + 1]) - s)
-            runs[f"{steps}step"] = to_uint8(vae.decode(z / sf))
+            runs[f"{steps}step"] = S.generate_batch(te, unet, vae, tok, sf, prompts, range(len(prompts)), steps, dev)
         for run, images in runs.items():
             split = defaultdict(list)
             results = [judge.score(im, p) for im, p in zip(images, prompts)]

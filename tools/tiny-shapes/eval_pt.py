@@ -20,21 +20,6 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 FOLDER = os.path.normpath(os.path.join(HERE, "..", "..", "samples", "models", "tiny-shapes"))
 
 
-@torch.no_grad()
-def generate_batch(te, unet, vae, tok, sf, prompts, seeds, steps):
-    ids = torch.tensor([tok.encode(p) for p in prompts], dtype=torch.long)
-    ctx = te(ids)
-    noise = torch.cat([torch.randn(1, 4, 16, 16, generator=torch.Generator().manual_seed(s)) for s in seeds])
-    ts, sig = S.schedule(steps)
-    x = noise * float(sig.max())
-    for i, t in enumerate(ts):
-        s = torch.tensor(sig[i])
-        x0 = unet(x / ((s ** 2 + 1) ** 0.5), torch.full((len(prompts),), float(t)), ctx)
-        x = x + (x - x0) / s * (torch.tensor(sig[i + 1]) - s)
-    img = vae.decode(x / sf)
-    return [torch.round((im / 2 + 0.5).clamp(0, 1) * 255).to(torch.uint8).permute(1, 2, 0).numpy() for im in img]
-
-
 def main():
     torch.set_num_threads(int(os.environ.get("TINYSHAPES_THREADS", "1")))
     te, unet, vae, tok, sf = loader.load_folder(FOLDER)
@@ -52,7 +37,7 @@ def main():
             res = []
             for b in range(0, len(prompts), 60):
                 batch = prompts[b:b + 60]
-                imgs = generate_batch(te, unet, vae, tok, sf, batch, list(range(b, b + len(batch))), steps)
+                imgs = S.generate_batch(te, unet, vae, tok, sf, batch, list(range(b, b + len(batch))), steps)
                 images[(name, steps, b)] = imgs
                 res += [judge.score(im, p) for im, p in zip(imgs, batch)]
             report[f"{name}_{steps}step"] = judge.aggregate(res)

@@ -14,6 +14,7 @@ import numpy as np
 import torch
 
 import data
+import loader
 import model as M
 import st_io
 from clip_tokenizer import ClipTokenizer
@@ -75,15 +76,7 @@ def _weights(path, module, dtype):
 
 
 def main():
-    ck = torch.load(os.path.join(data.RUNS, "unet_ema.pt"))
-    scaling = float(ck["scaling_factor"])
-    vae = M.AutoencoderKL(M.vae_config(scaling))
-    final = os.path.join(data.RUNS, "vae_final.pt")  # frozen stage-1 encoder + fine-tuned decoder
-    vae.load_state_dict(torch.load(final if os.path.exists(final) else os.path.join(data.RUNS, "vae.pt")))
-    te = M.CLIPTextModel(M.clip_config())
-    te.load_state_dict(ck["text_encoder"])
-    unet = M.UNet2DConditionModel(M.unet_config(M.clip_config()["hidden_size"]))
-    unet.load_state_dict(ck["unet"])
+    te, unet, vae, scaling, step = loader.load_checkpoints(data.RUNS)
 
     if os.path.isdir(OUT):
         for sub in ("scheduler", "text_encoder", "tokenizer", "unet", "vae"):
@@ -100,7 +93,7 @@ def main():
     _weights(os.path.join(OUT, "vae", "diffusion_pytorch_model.safetensors"), vae, np.float32)
     shutil.copy(os.path.join(HERE, "heldout_prompts.txt"), os.path.join(OUT, "heldout_prompts.txt"))
     total = sum(os.path.getsize(os.path.join(d, f)) for d, _, fs in os.walk(OUT) for f in fs)
-    print(f"exported to {OUT}: {total / 1e6:.2f} MB, scaling_factor {scaling:.5f}, unet step {ck['step']}")
+    print(f"exported to {OUT}: {total / 1e6:.2f} MB, scaling_factor {scaling:.5f}, unet step {step}")
 
 
 if __name__ == "__main__":

@@ -13,6 +13,7 @@ import torch
 import eval_pt
 import judge
 import loader
+import sampling as S
 import st_io
 import world
 
@@ -24,7 +25,7 @@ def main():
     torch.set_num_threads(2)
     te, unet, vae, tok, sf = loader.load_folder(eval_pt.FOLDER)
     prompts = world.indist_prompts()[:16] + world.indist_prompts()[120:136] + world.heldout_prompts()[:16] + world.heldout_prompts()[120:136]
-    images = eval_pt.generate_batch(te, unet, vae, tok, sf, prompts, list(range(len(prompts))), 1)
+    images = S.generate_batch(te, unet, vae, tok, sf, prompts, list(range(len(prompts))), 1)
     verdicts = [judge.score(im, p) for im, p in zip(images, prompts)]
     st_io.save(OUT, {str(i): im for i, im in enumerate(images)},
                {"format": "pt", "prompts": json.dumps(prompts), "verdicts": json.dumps(verdicts)})

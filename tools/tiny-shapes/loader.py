@@ -1,4 +1,5 @@
-"""Loads the exported diffusers folder back into the PyTorch modules (weights re-read from safetensors)."""
+"""Loads the PyTorch modules from the exported diffusers folder (weights re-read from safetensors) or from
+the training checkpoints in runs/."""
 from __future__ import annotations
 
 import json
@@ -27,3 +28,18 @@ def load_folder(folder: str):
     special = json.load(open(os.path.join(folder, "tokenizer", "special_tokens_map.json")))
     tok = ClipTokenizer(pad_token=special["pad_token"])
     return te, unet, vae, tok, float(vcfg["scaling_factor"])
+
+
+def load_checkpoints(runs: str):
+    """(text encoder, unet, vae, scaling factor, unet step) from runs/unet_ema.pt and runs/vae_final.pt (the frozen
+    encoder with the fine-tuned decoder; runs/vae.pt before a decoder was tuned), on the CPU, in eval mode."""
+    ck = torch.load(os.path.join(runs, "unet_ema.pt"), map_location="cpu")
+    sf = float(ck["scaling_factor"])
+    te = M.CLIPTextModel(M.clip_config())
+    te.load_state_dict(ck["text_encoder"])
+    unet = M.UNet2DConditionModel(M.unet_config(M.clip_config()["hidden_size"]))
+    unet.load_state_dict(ck["unet"])
+    vae = M.AutoencoderKL(M.vae_config(sf))
+    final = os.path.join(runs, "vae_final.pt")
+    vae.load_state_dict(torch.load(final if os.path.exists(final) else os.path.join(runs, "vae.pt"), map_location="cpu"))
+    return te.eval(), unet.eval(), vae.eval(), sf, ck["step"]

@@ -54,3 +54,24 @@ def to_uint8(image: torch.Tensor) -> np.ndarray:
     """[1,3,H,W] in [-1,1] -> uint8 [H,W,3] = round(clamp(x/2+0.5,0,1)*255)."""
     img = (image[0] / 2 + 0.5).clamp(0, 1)
     return torch.round(img * 255).to(torch.uint8).permute(1, 2, 0).numpy()
+
+
+def to_uint8_batch(images: torch.Tensor) -> list:
+    """[N,3,H,W] in [-1,1] -> N uint8 [H,W,3] arrays, as to_uint8 does for one."""
+    return [torch.round((im / 2 + 0.5).clamp(0, 1) * 255).to(torch.uint8).permute(1, 2, 0).cpu().numpy() for im in images]
+
+
+@torch.no_grad()
+def generate_batch(text_encoder, unet, vae, tokenizer, scaling_factor: float, prompts, seeds, steps: int, device: str = "cpu"):
+    """The pipeline for a batch of prompts, noise of prompt k from torch.Generator().manual_seed(seeds[k]) (drawn on
+    the CPU, so every device starts from the same latents); returns uint8 [H,W,3] images."""
+    ids = torch.tensor([tokenizer.encode(p) for p in prompts], dtype=torch.long, device=device)
+    ctx = text_encoder(ids)
+    noise = torch.cat([torch.randn(1, 4, 16, 16, generator=torch.Generator().manual_seed(s)) for s in seeds]).to(device)
+    ts, sig = schedule(steps)
+    x = noise * float(sig.max())
+    for i, t in enumerate(ts):
+        s = torch.tensor(sig[i])
+        x0 = unet(x / ((s ** 2 + 1) ** 0.5), torch.full((len(prompts),), float(t), device=device), ctx)
+        x = x + (x - x0) / s * (torch.tensor(sig[i + 1]) - s)
+    return to_uint8_batch(vae.decode(x / scaling_factor))
