@@ -1,3 +1,5 @@
+using MixDQ.Runtime.Diagnostics;
+using MixDQ.Runtime.Quantization;
 using MixDQ.Runtime.Tensors;
 
 namespace MixDQ.Runtime.Backends;
@@ -49,6 +51,26 @@ public interface IComputeBackend
     IPreparedLinear PrepareLinear(LayerInfo layer, Tensor weight, Tensor? bias);
 
     IPreparedConv2d PrepareConv2d(LayerInfo layer, Tensor weight, Tensor? bias, int stride, int padding);
+
+    /// <summary>
+    /// Prepares a layer the plan runs with integer weights (and, when <see cref="QuantizedLayer.QuantizesInput"/>, integer
+    /// input activations): <paramref name="weights"/> holds the packed weight exactly as the artifact stores it
+    /// (<see cref="IntegerFormat"/>), which the backend may re-lay out but never expands to an FP copy for speed's sake.
+    /// <paramref name="layer"/>'s precision says the widths. A backend without a kernel for them refuses (MIXDQ091)
+    /// rather than silently running another precision; <see cref="Supports"/> asks first.
+    /// </summary>
+    IPreparedLinear PrepareQuantizedLinear(LayerInfo layer, QuantizedLayer weights, Tensor? bias) =>
+        throw new MixDQException(ErrorCodes.PrecisionNotSupported, $"the {Name} backend has no {layer.Precision} linear kernel", item: layer.QualifiedName);
+
+    /// <summary>The conv2d counterpart of <see cref="PrepareQuantizedLinear"/> (implicit GEMM over in·k·k codes per output channel).</summary>
+    IPreparedConv2d PrepareQuantizedConv2d(LayerInfo layer, QuantizedLayer weights, Tensor? bias, int stride, int padding) =>
+        throw new MixDQException(ErrorCodes.PrecisionNotSupported, $"the {Name} backend has no {layer.Precision} conv2d kernel", item: layer.QualifiedName);
+
+    /// <summary>
+    /// Whether this backend runs calls of <paramref name="spec"/> at exactly its precision (as ggml's <c>supports_op</c>):
+    /// the op harness and the loader ask it, so "not supported" is an answer, not a silent FP32 fallback.
+    /// </summary>
+    bool Supports(KernelSpec spec) => spec.Precision.IsFloat;
 
     /// <summary>y[..., N] = x[..., K]·Wᵀ + b.</summary>
     Tensor Linear(IPreparedLinear layer, Tensor x);

@@ -56,6 +56,11 @@ public static class ErrorCodes
     public const string AnalysisNotImplemented = "MIXDQ067"; // a warning: requested integer bits, plan stays FP16
     public const string ArtifactPlanMismatch = "MIXDQ068";
 
+    // Quantization: formats, packed weights, precisions a backend runs.
+    public const string QuantizedWeightsInvalid = "MIXDQ090"; // packed sizes, scales or zero points that disagree with the layer
+    public const string PrecisionNotSupported = "MIXDQ091"; // a backend asked to run a precision it has no kernel for
+    public const string QuantizationSettingsInvalid = "MIXDQ092"; // a width, scheme or range the formats do not define
+
     // Judge and metrics.
     public const string JudgeImageSize = "MIXDQ080";
     public const string JudgePromptGrammar = "MIXDQ081";
