@@ -1,6 +1,6 @@
 namespace MixDQ.Tests;
 
-/// <summary>Where the repository and the project's shared reference data are, seen from a test.</summary>
+/// <summary>Where the repository and its test data are, seen from a test.</summary>
 internal static class RepoPaths
 {
     private static readonly Lazy<string> RootLazy = new(() =>
@@ -13,42 +13,13 @@ internal static class RepoPaths
     /// <summary>The repository root (the folder holding Compiler.sln).</summary>
     public static string Root => RootLazy.Value;
 
-    /// <summary>
-    /// The shared reference folder: beside the checkout (<c>../shared</c>), else <c>$MIXDQ_SHARED</c>, else beside the
-    /// repository this one was cloned from (a scratch clone in a temp folder, as a CI dry run makes).
-    /// </summary>
-    public static string Shared => SharedLazy.Value;
+    /// <summary>The repository's test data (<c>tests/data</c>, see its README): everything a test reads lives in the repository.</summary>
+    public static string TestData(params string[] parts) => Path.Combine([Root, "tests", "data", .. parts]);
 
-    private static readonly Lazy<string> SharedLazy = new(() =>
-    {
-        string beside = Path.GetFullPath(Path.Combine(Root, "..", "shared"));
-        var candidates = new List<string?> { beside, Environment.GetEnvironmentVariable("MIXDQ_SHARED") };
-        if (OriginPath() is { } origin) candidates.Add(Path.GetFullPath(Path.Combine(origin, "..", "shared")));
-        return candidates.FirstOrDefault(c => !string.IsNullOrEmpty(c) && Directory.Exists(c)) ?? beside;
-    });
+    /// <summary>The expected tensor names and shapes of a real network (<c>tests/data/keys</c>).</summary>
+    public static string KeyList(string file) => TestData("keys", file);
 
-    /// <summary>The local path of the <c>origin</c> remote, when it is one.</summary>
-    private static string? OriginPath()
-    {
-        string config = Path.Combine(Root, ".git", "config");
-        if (!File.Exists(config)) return null;
-        bool inOrigin = false;
-        foreach (string raw in File.ReadLines(config))
-        {
-            string line = raw.Trim();
-            if (line.StartsWith('[')) inOrigin = line == "[remote \"origin\"]";
-            else if (inOrigin && line.StartsWith("url", StringComparison.Ordinal) && line.IndexOf('=') is int eq and > 0)
-            {
-                string url = line[(eq + 1)..].Trim();
-                return Path.IsPathRooted(url) && Directory.Exists(url) ? url : null;
-            }
-        }
-        return null;
-    }
-
-    public static string SharedReference(params string[] parts) => Path.Combine([Shared, "reference", .. parts]);
-
-    public static string ClipMerges => Path.Combine(Shared, "data", "clip", "bpe_simple_vocab_16e6.txt.gz");
+    public static string ClipMerges => TestData("clip", "bpe_simple_vocab_16e6.txt.gz");
 
     /// <summary>A fresh temporary folder, deleted when disposed.</summary>
     public static TempDir NewTempDir() => new();

@@ -27,10 +27,10 @@ internal static class BenchPaths
     /// <summary>The TinyShapes PyTorch code (model.py, loader.py, sampling.py): <c>tools/tiny-shapes</c> of the repository.</summary>
     public static string? TinyShapesTools => RepoRoot is null ? null : Path.Combine(RepoRoot, "tools", "tiny-shapes");
 
-    /// <summary>The CLIP BPE merges the project keeps beside the checkout (<c>../shared/data/clip</c>).</summary>
+    /// <summary>The CLIP BPE merges the repository keeps with its test data (<c>tests/data/clip</c>).</summary>
     public static string? ClipMerges => RepoRoot is null
         ? null
-        : Path.GetFullPath(Path.Combine(RepoRoot, "..", "shared", "data", "clip", "bpe_simple_vocab_16e6.txt.gz"));
+        : Path.Combine(RepoRoot, "tests", "data", "clip", "bpe_simple_vocab_16e6.txt.gz");
 
     /// <summary>This benchmark's own folder in the repository (where pytorch_generate.py lives).</summary>
     public static string BenchSource =>

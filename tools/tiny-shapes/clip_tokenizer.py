@@ -10,7 +10,8 @@ import re
 from functools import lru_cache
 from typing import Dict, List, Tuple
 
-BPE_PATH = os.environ.get("TINYSHAPES_BPE") or "/work/shared/data/clip/bpe_simple_vocab_16e6.txt.gz"
+BPE_PATH = os.environ.get("TINYSHAPES_BPE") or os.path.join(
+    os.path.dirname(os.path.abspath(__file__)), "..", "..", "tests", "data", "clip", "bpe_simple_vocab_16e6.txt.gz")
 BOS, EOS = "<|startoftext|>", "<|endoftext|>"
 MAX_LEN = 77
 

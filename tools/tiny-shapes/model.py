@@ -5,7 +5,7 @@ state_dict of these modules is a genuine diffusers folder weight file:
   UNet2DConditionModel   (diffusers.models.unets.unet_2d_condition), SD-style (no added conditioning)
   CLIPTextModel          (transformers.models.clip.modeling_clip), last_hidden_state only
 
-The numerics follow /work/shared/reference/diffusers-architecture.md sections 2, 5, 6: GroupNorm eps
+The numerics follow diffusers (GroupNorm, attention and timestep conventions): GroupNorm eps
 1e-6 in the VAE and in Transformer2DModel.norm, norm_eps (1e-5) in UNet ResNets and conv_norm_out,
 LayerNorm eps 1e-5, GEGLU value/gate halves, contiguous head split, skip concat [h, skip],
 flip_sin_to_cos sinusoid, CLIP causal mask + final_layer_norm.

@@ -9,8 +9,8 @@
 #   INIT_DIR holds unet_ema.pt and vae_final.pt (a runs/ folder); WORK_DIR must be new or empty (cached latents
 #   of another encoder would be reused); OUT_DIR receives each recipe's checkpoints in pieces < 16 MiB
 #   (checkpoint_parts.py join OUT_DIR/b runs/ puts one back together) and logs.tar.gz.
-# Environment: PYTHON (default python3: a CUDA build of torch), TINYSHAPES_BPE (the CLIP merges file where
-#   /work/shared is absent), TINYSHAPES_GPU_SCALE (default 1) scales every time budget, TINYSHAPES_GPU_COUNT
+# Environment: PYTHON (default python3: a CUDA build of torch), TINYSHAPES_BPE (the CLIP merges file; default
+#   tests/data/clip of this repository), TINYSHAPES_GPU_SCALE (default 1) scales every time budget, TINYSHAPES_GPU_COUNT
 #   the scenes (default 160000), TINYSHAPES_DEVICE the device (default cuda). A smoke test on a CPU:
 #   PYTHON=/usr/bin/python3 TINYSHAPES_DEVICE=cpu TINYSHAPES_GPU_SCALE=0.03 TINYSHAPES_GPU_COUNT=3000 ./train_gpu.sh ...
 set -u

@@ -13,7 +13,7 @@ public sealed class KeyListTests
 {
     private static List<(string Name, string Shape)> ReadKeyList(string file)
     {
-        var lines = File.ReadAllLines(RepoPaths.SharedReference("keys", file));
+        var lines = File.ReadAllLines(RepoPaths.KeyList(file));
         Assert.StartsWith("#", lines[0]);
         return lines.Skip(1).Where(l => l.Length > 0).Select(l =>
         {

@@ -3,7 +3,7 @@ using MixDQ.Tests;
 
 namespace MixDQ.Runtime.Tests.Text;
 
-/// <summary>The real CLIP tokenizers, built once per test run from the shared OpenAI merge list.</summary>
+/// <summary>The real CLIP tokenizers, built once per test run from the OpenAI merge list in tests/data/clip.</summary>
 internal static class ClipTokenizers
 {
     private static readonly Lazy<ClipTokenizer> EndOfTextPadLazy = new(() => ClipTokenizer.FromBpeMerges(RepoPaths.ClipMerges));
