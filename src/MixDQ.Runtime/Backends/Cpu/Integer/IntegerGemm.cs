@@ -1,0 +1,239 @@
+using System.Runtime.CompilerServices;
+using MixDQ.Runtime.Quantization;
+
+namespace MixDQ.Runtime.Backends.Cpu;
+
+/// <summary>
+/// The fused epilogue of one depth run of a 4×16 integer tile: with a = activation codes (zero point z_a, scale s_a)
+/// and w = weight codes (z_w, s_w per channel), Σ_k (a − z_a)(w − z_w) = acc + (offset − z_w)·Σa − z_a·Σ(w − z_w),
+/// where acc = Σ a·(w − offset) is the tile's INT32 sum, Σa the activation row sum of the run, and Σ(w − z_w) the
+/// weight sum precomputed at load. The result, times s_w·s_a, is added to the FP32 tile.
+/// </summary>
+internal static unsafe class IntegerEpilogue
+{
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void AddRun(int* acc, float* tile, int* rowSums, IntegerPanels w, int run, int n0, int cols, in ActivationQuantParams q, int offset)
+    {
+        int[] centered = w.CenteredSums[run];
+        for (int c = 0; c < cols; c++)
+        {
+            int n = n0 + c;
+            float scale = w.Scales[n] * q.Scale;
+            long column = -(long)q.ZeroPoint * centered[n];
+            long weightOffset = offset - w.ZeroPoints[n];
+            for (int r = 0; r < 4; r++)
+                tile[r * 16 + c] += (acc[r * 16 + c] + weightOffset * rowSums[r] + column) * scale;
+        }
+    }
+
+    /// <summary>Each row of a tile starts as the bias (or zero).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void Start(float* tile, float[]? bias, int n0, int cols)
+    {
+        for (int r = 0; r < 4; r++)
+            for (int c = 0; c < 16; c++)
+                tile[r * 16 + c] = bias is not null && c < cols ? bias[n0 + c] : 0f;
+    }
+}
+
+/// <summary>
+/// Integer linear: y[M, N] = dequant(quant(x) · Wᵀ) + b. The input is quantized once per call, straight into 4-row
+/// activation panels (with per-run row sums); tasks of 64 rows × a run of 16-channel weight panels then walk 4×16
+/// tiles, each summing every depth run in INT32 and folding it into FP32 through <see cref="IntegerEpilogue"/>.
+/// </summary>
+internal static unsafe class IntegerLinearDriver
+{
+    private const int RowPanelsPerTask = 16;
+
+    public static void Run(CpuParallel parallel, IntegerWeights layer, float[] x, int m, int k, int n, float[] y, int tokens)
+    {
+        var w = layer.Panels!;
+        var runs = w.Runs;
+        var tile = layer.Tile!;
+        bool simd = tile.Isa != IntegerIsa.Portable;
+        int aPanels = GemmBlocking.CeilDiv(m, 4), aBytes = runs.TotalSteps * 16;
+        var codes = GC.AllocateUninitializedArray<byte>(aPanels * aBytes);
+        var sums = new int[runs.Count * aPanels * 4];
+
+        parallel.ForRange(aPanels, Math.Max(1, 65536 / aBytes), (start, end) =>
+        {
+            byte* tmp = (byte*)ThreadScratch.Get(ThreadScratch.AuxSlot, runs.TotalSteps + 2);
+            fixed (float* px = x)
+            fixed (byte* pc = codes)
+            fixed (int* ps = sums)
+            {
+                for (long p = start; p < end; p++)
+                {
+                    byte* panel = pc + p * aBytes;
+                    new Span<byte>(panel, aBytes).Clear();
+                    for (int r = 0; r < 4 && p * 4 + r < m; r++)
+                    {
+                        float* row = px + (p * 4 + r) * k;
+                        for (int s = 0; s < runs.Count; s++)
+                        {
+                            int len = runs.Lengths[s], steps = runs.Steps[s];
+                            new Span<byte>(tmp + len, steps * 4 - len).Clear();
+                            ps[(s * aPanels + p) * 4 + r] = ActivationCodes.Quantize(row + runs.Starts[s], tmp, len, layer.Segments[s], simd);
+                            byte* dst = panel + runs.StepStarts[s] * 16 + r * 4;
+                            for (int t = 0; t < steps; t++) *(int*)(dst + t * 16) = *(int*)(tmp + t * 4);
+                        }
+                    }
+                }
+            }
+        });
+
+        int nPanels = w.PanelCount, mBlocks = GemmBlocking.CeilDiv(aPanels, RowPanelsPerTask);
+        int nBlocks = Math.Clamp(GemmBlocking.CeilDiv(4 * parallel.Threads, mBlocks), 1, nPanels);
+        int ncPanels = GemmBlocking.CeilDiv(nPanels, nBlocks);
+        nBlocks = GemmBlocking.CeilDiv(nPanels, ncPanels);
+        parallel.For(mBlocks * nBlocks, task =>
+        {
+            int pa0 = task / nBlocks * RowPanelsPerTask, pa1 = Math.Min(aPanels, pa0 + RowPanelsPerTask);
+            int pw0 = task % nBlocks * ncPanels, pw1 = Math.Min(nPanels, pw0 + ncPanels);
+            int* acc = stackalloc int[64];
+            float* t = stackalloc float[64];
+            fixed (byte* pc = codes)
+            fixed (int* ps = sums)
+            fixed (float* py = y)
+            {
+                for (int pw = pw0; pw < pw1; pw++)
+                {
+                    byte* wp = w.Panel(pw);
+                    int n0 = pw * 16, cols = Math.Min(16, n - n0);
+                    for (int pa = pa0; pa < pa1; pa++)
+                    {
+                        byte* ap = pc + (nint)pa * aBytes;
+                        IntegerEpilogue.Start(t, layer.Bias, n0, cols);
+                        for (int s = 0; s < runs.Count; s++)
+                        {
+                            tile.Run(ap + runs.StepStarts[s] * 16, wp + runs.StepStarts[s] * w.StepBytes, runs.Steps[s] / 2, acc);
+                            IntegerEpilogue.AddRun(acc, t, ps + (s * aPanels + pa) * 4, w, s, n0, cols, layer.Segments[s], tile.Offset);
+                        }
+                        for (int r = 0; r < 4 && pa * 4 + r < m; r++)
+                            new ReadOnlySpan<float>(t + r * 16, cols).CopyTo(new Span<float>(py + (nint)(pa * 4 + r) * n + n0, cols));
+                    }
+                }
+            }
+        });
+        BosRows.Write(layer.Bos, y, m, n, tokens);
+    }
+}
+
+/// <summary>Token 0 of every sequence of a BOS-aware layer takes the build-time FP row instead of the quantized GEMM's.</summary>
+internal static class BosRows
+{
+    public static void Write(float[]? bos, float[] y, int m, int n, int tokens)
+    {
+        if (bos is null) return;
+        for (int row = 0; row < m; row += tokens) bos.CopyTo(y, (long)row * n);
+    }
+}
+
+/// <summary>
+/// Integer conv2d as implicit GEMM: the input is quantized once per call (each channel with its run's quantizer);
+/// each task gathers the im2col codes of a block of output pixels into 4-pixel activation panels (padding taps are
+/// the zero point, i.e. the value 0) and walks 4-pixel × 16-channel tiles; the epilogue writes NCHW directly.
+/// </summary>
+internal static unsafe class IntegerConv2dDriver
+{
+    public static void Run(CpuParallel parallel, IntegerWeights layer, float[] x, int batch, in ConvGeometry g, int cout, float[] y)
+    {
+        var w = layer.Panels!;
+        var runs = w.Runs;
+        var tile = layer.Tile!;
+        bool simd = tile.Isa != IntegerIsa.Portable;
+        int cin = g.InChannels, plane = g.Height * g.Width, taps = g.Kernel * g.Kernel;
+        var runOfChannel = new int[cin];
+        for (int s = 0; s < runs.Count; s++)
+            for (int c = runs.Starts[s] / taps; c < (runs.Starts[s] + runs.Lengths[s]) / taps; c++) runOfChannel[c] = s;
+
+        var codes = GC.AllocateUninitializedArray<byte>(batch * cin * plane);
+        parallel.For(batch * cin, i =>
+        {
+            fixed (float* px = x)
+            fixed (byte* pc = codes)
+                ActivationCodes.Quantize(px + (nint)i * plane, pc + (nint)i * plane, plane, layer.Segments[runOfChannel[i % cin]], simd);
+        });
+
+        int pixels = g.Pixels, aBytes = runs.TotalSteps * 16;
+        int block = runs.TotalSteps * 4 <= 4096 ? 64 : 32;
+        while (block > 16 && batch * GemmBlocking.CeilDiv(pixels, block) < 2 * parallel.Threads) block /= 2;
+        int pBlocks = GemmBlocking.CeilDiv(pixels, block), cPanels = w.PanelCount;
+        int cBlocks = Math.Clamp(GemmBlocking.CeilDiv(2 * parallel.Threads, batch * pBlocks), 1, cPanels);
+        int cbPanels = GemmBlocking.CeilDiv(cPanels, cBlocks);
+        cBlocks = GemmBlocking.CeilDiv(cPanels, cbPanels);
+        var geometry = g;
+
+        parallel.For(batch * pBlocks * cBlocks, task =>
+        {
+            int cb = task % cBlocks, pb = task / cBlocks % pBlocks, img = task / (cBlocks * pBlocks);
+            int p0 = pb * block, np = Math.Min(block, pixels - p0), aPanels = GemmBlocking.CeilDiv(np, 4);
+            byte* a = (byte*)ThreadScratch.Get(ThreadScratch.PackSlot, aPanels * aBytes / 4 + 1);
+            int* sums = (int*)ThreadScratch.Get(ThreadScratch.AuxSlot, runs.Count * aPanels * 4);
+            int* acc = stackalloc int[64];
+            float* t = stackalloc float[64];
+            fixed (byte* pc = codes)
+            fixed (float* py = y)
+            {
+                Im2Codes(pc + (nint)img * cin * plane, geometry, runs, layer.Segments, p0, np, a, aBytes, sums);
+                int pw1 = Math.Min(cPanels, (cb + 1) * cbPanels);
+                for (int pw = cb * cbPanels; pw < pw1; pw++)
+                {
+                    byte* wp = w.Panel(pw);
+                    int n0 = pw * 16, cols = Math.Min(16, cout - n0);
+                    for (int pa = 0; pa < aPanels; pa++)
+                    {
+                        IntegerEpilogue.Start(t, layer.Bias, n0, cols);
+                        for (int s = 0; s < runs.Count; s++)
+                        {
+                            tile.Run(a + (nint)pa * aBytes + runs.StepStarts[s] * 16, wp + runs.StepStarts[s] * w.StepBytes, runs.Steps[s] / 2, acc);
+                            IntegerEpilogue.AddRun(acc, t, sums + (s * aPanels + pa) * 4, w, s, n0, cols, layer.Segments[s], tile.Offset);
+                        }
+                        int rows = Math.Min(4, np - pa * 4);
+                        float* dst = py + ((nint)img * cout + n0) * pixels + p0 + pa * 4;
+                        for (int c = 0; c < cols; c++)
+                            for (int r = 0; r < rows; r++) dst[(nint)c * pixels + r] = t[r * 16 + c];
+                    }
+                }
+            }
+        });
+    }
+
+    /// <summary>
+    /// Activation panels of pixels p0..p0+np: step t of panel q/4 holds, for pixel q, codes k = 4t..4t+3 of the im2col
+    /// column (run by run, padded with 0 codes to whole step pairs); sums[run · 4·panels + q] = Σ of its run's codes.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void Im2Codes(byte* image, in ConvGeometry g, DepthRuns runs, ActivationQuantParams[] segments, int p0, int np,
+        byte* a, int aBytes, int* sums)
+    {
+        int aPanels = GemmBlocking.CeilDiv(np, 4), ks = g.Kernel, taps = ks * ks, h = g.Height, wd = g.Width, ow = g.OutWidth;
+        new Span<byte>(a, aPanels * aBytes).Clear();
+        new Span<int>(sums, runs.Count * aPanels * 4).Clear();
+        Span<int> iy0 = stackalloc int[np], ix0 = stackalloc int[np];
+        for (int q = 0; q < np; q++)
+        {
+            iy0[q] = (p0 + q) / ow * g.Stride - g.Padding;
+            ix0[q] = (p0 + q) % ow * g.Stride - g.Padding;
+        }
+        for (int s = 0; s < runs.Count; s++)
+        {
+            byte za = (byte)segments[s].ZeroPoint;
+            int c0 = runs.Starts[s] / taps;
+            int* sum = sums + s * aPanels * 4;
+            for (int kk = 0; kk < runs.Lengths[s]; kk++)
+            {
+                int ci = c0 + kk / taps, ky = kk % taps / ks, kx = kk % ks;
+                byte* channel = image + (nint)ci * h * wd;
+                byte* dst = a + (runs.StepStarts[s] + kk / 4) * 16 + kk % 4;
+                for (int q = 0; q < np; q++)
+                {
+                    int iy = iy0[q] + ky, ix = ix0[q] + kx;
+                    byte v = (uint)iy < (uint)h && (uint)ix < (uint)wd ? channel[iy * wd + ix] : za;
+                    dst[(q >> 2) * aBytes + (q & 3) * 4] = v;
+                    sum[q] += v;
+                }
+            }
+        }
+    }
+}
