@@ -63,8 +63,8 @@ public unsafe class IntegerKernelTests(ITestOutputHelper output)
         for (int n = 0; n < rows; n++) BitPacking.PackRow(codes.AsSpan(n * depth, depth), bits, packed.AsSpan(n * rowBytes, rowBytes));
         var weight = new QuantizedWeight(rows, depth, bits, WeightScheme.Symmetric, packed, Enumerable.Repeat(1f, rows).ToArray());
         var runs = new DepthRuns(runLengths);
-        var panels = IntegerPanels.Pack(weight, runs);
         var tile = IntegerTileKernel.For(isa, bits);
+        var panels = IntegerPanels.Pack(weight, runs, tile.Offset);
         Assert.Equal(isa, tile.Isa);
 
         // Activation panel of 4 rows in the kernel layout (step t: 4 bytes per row), padding codes 0.

@@ -122,7 +122,7 @@ public sealed class CpuBackend : IComputeBackend
         int n = layer.WeightShape[0], k = (int)(layer.ParameterCount / Math.Max(1, n));
         IntegerPrecisions.Check(layer, weights, n, k, k, Name);
         if (bias is not null) CpuChecks.Length(op, nameof(bias), bias, n);
-        return new CpuQuantizedLinear(layer, k, n, IntegerWeights.Create(weights, 1, bias?.Data.ToArray(), _integerIsa), _gemm);
+        return new CpuQuantizedLinear(layer, k, n, IntegerWeights.Create(weights, 1, bias?.Data.ToArray(), _integerIsa, layer.QualifiedName), _gemm);
     }
 
     public IPreparedConv2d PrepareQuantizedConv2d(LayerInfo layer, QuantizedLayer weights, Tensor? bias, int stride, int padding)
@@ -137,7 +137,7 @@ public sealed class CpuBackend : IComputeBackend
         int cout = shape[0], cin = shape[1], ks = shape[2];
         IntegerPrecisions.Check(layer, weights, cout, cin * ks * ks, cin, Name);
         if (bias is not null) CpuChecks.Length(op, nameof(bias), bias, cout);
-        return new CpuQuantizedConv2d(layer, cin, cout, ks, stride, padding, IntegerWeights.Create(weights, ks * ks, bias?.Data.ToArray(), _integerIsa), _gemm);
+        return new CpuQuantizedConv2d(layer, cin, cout, ks, stride, padding, IntegerWeights.Create(weights, ks * ks, bias?.Data.ToArray(), _integerIsa, layer.QualifiedName), _gemm);
     }
 
     /// <summary>Weight bytes a prepared layer keeps resident (FP32 panels, or integer panels with their scales): memory accounting.</summary>

@@ -16,7 +16,24 @@ internal sealed class IntegerWeights
         Tile = tile;
         Bias = bias;
         Bos = bos;
+        if (panels is not null)
+        {
+            Terms = Enumerable.Range(0, segments.Length).Select(s => new RunTerms(panels, s, segments[s], tile!.Offset)).ToArray();
+            PaddedBias = new float[panels.PanelCount * IntegerPanels.Nr];
+            bias?.CopyTo(PaddedBias, 0);
+        }
+        else
+        {
+            Terms = [];
+            PaddedBias = [];
+        }
     }
+
+    /// <summary>Epilogue terms per depth run (integer paths).</summary>
+    public RunTerms[] Terms { get; }
+
+    /// <summary>The bias (zeros without one) padded to whole 16-channel panels (integer paths).</summary>
+    public float[] PaddedBias { get; }
 
     /// <summary>The weight as the artifact stores it: what the weight-only path reads (null on integer paths, which keep only the panels).</summary>
     public QuantizedWeight? Stored { get; }
@@ -38,17 +55,18 @@ internal sealed class IntegerWeights
 
     /// <summary>Weight bytes this layer keeps resident: the kernel panels (or the stored codes) with their scales and sums, bias and BOS row.</summary>
     public long ResidentBytes =>
-        (Panels?.ResidentBytes ?? Stored!.StoredBytes) + 4L * ((Bias?.Length ?? 0) + (Bos?.Length ?? 0));
+        (Panels?.ResidentBytes ?? Stored!.StoredBytes) + 4L * ((Bias?.Length ?? 0) + (Bos?.Length ?? 0) + PaddedBias.Length + 3L * Terms.Length * PaddedBias.Length);
 
-    public static IntegerWeights Create(QuantizedLayer layer, int perChannel, float[]? bias, IntegerIsa isa)
+    public static IntegerWeights Create(QuantizedLayer layer, int perChannel, float[]? bias, IntegerIsa isa, string item)
     {
         if (!layer.QuantizesInput)
             return new IntegerWeights(layer.Weight, null, [], null, bias, layer.BosRow);
         var runs = DepthRuns.For(layer, layer.Weight.RowLength, perChannel);
-        var panels = IntegerPanels.Pack(layer.Weight, runs);
+        RunTerms.Check(runs, item);
+        var tile = IntegerTileKernel.For(isa, layer.Weight.Bits);
+        var panels = IntegerPanels.Pack(layer.Weight, runs, tile.Offset);
         // The stored form is only needed to build the panels: not kept, so the artifact's copy can be collected.
-        return new IntegerWeights(null, panels, layer.Input.Select(s => s.Params).ToArray(),
-            IntegerTileKernel.For(isa, layer.Weight.Bits), bias, layer.BosRow);
+        return new IntegerWeights(null, panels, layer.Input.Select(s => s.Params).ToArray(), tile, bias, layer.BosRow);
     }
 }
 

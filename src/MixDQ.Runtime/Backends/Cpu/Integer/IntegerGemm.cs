@@ -1,4 +1,5 @@
 using System.Runtime.CompilerServices;
+using System.Runtime.Intrinsics;
 using MixDQ.Runtime.Quantization;
 
 namespace MixDQ.Runtime.Backends.Cpu;
@@ -7,32 +8,126 @@ namespace MixDQ.Runtime.Backends.Cpu;
 /// The fused epilogue of one depth run of a 4×16 integer tile: with a = activation codes (zero point z_a, scale s_a)
 /// and w = weight codes (z_w, s_w per channel), Σ_k (a − z_a)(w − z_w) = acc + (offset − z_w)·Σa − z_a·Σ(w − z_w),
 /// where acc = Σ a·(w − offset) is the tile's INT32 sum, Σa the activation row sum of the run, and Σ(w − z_w) the
-/// weight sum precomputed at load. The result, times s_w·s_a, is added to the FP32 tile.
+/// weight sum precomputed at load. The sum is formed in wrapping INT32: terms may wrap, the result cannot (its magnitude
+/// is at most depth·255², which <see cref="RunTerms.Check"/> keeps under 2³¹), so it is exact. Times s_w·s_a, it is
+/// added to the FP32 tile.
 /// </summary>
 internal static unsafe class IntegerEpilogue
 {
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static void AddRun(int* acc, float* tile, int* rowSums, IntegerPanels w, int run, int n0, int cols, in ActivationQuantParams q, int offset)
+    public static void AddRun(int* acc, float* tile, int* rowSums, RunTerms terms, int n0)
     {
-        int[] centered = w.CenteredSums[run];
-        for (int c = 0; c < cols; c++)
+        fixed (int* pOff = terms.WeightOffset, pCol = terms.Column)
+        fixed (float* pScale = terms.Scale)
         {
-            int n = n0 + c;
-            float scale = w.Scales[n] * q.Scale;
-            long column = -(long)q.ZeroPoint * centered[n];
-            long weightOffset = offset - w.ZeroPoints[n];
-            for (int r = 0; r < 4; r++)
-                tile[r * 16 + c] += (acc[r * 16 + c] + weightOffset * rowSums[r] + column) * scale;
+            for (int v = 0; v < 16; v += 8)
+            {
+                var off = Vector256.Load(pOff + n0 + v);
+                var col = Vector256.Load(pCol + n0 + v);
+                var scale = Vector256.Load(pScale + n0 + v);
+                for (int r = 0; r < 4; r++)
+                {
+                    var total = Vector256.Load(acc + r * 16 + v) + off * Vector256.Create(rowSums[r]) + col;
+                    var dst = tile + r * 16 + v;
+                    Vector256.Store(Vector256.Load(dst) + Vector256.ConvertToSingle(total) * scale, dst);
+                }
+            }
         }
     }
 
-    /// <summary>Each row of a tile starts as the bias (or zero).</summary>
+    /// <summary>Each row of a tile starts as the bias (or zero); <paramref name="bias"/> is padded to whole panels.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static void Start(float* tile, float[]? bias, int n0, int cols)
+    public static void Start(float* tile, float[] bias, int n0)
     {
-        for (int r = 0; r < 4; r++)
-            for (int c = 0; c < 16; c++)
-                tile[r * 16 + c] = bias is not null && c < cols ? bias[n0 + c] : 0f;
+        fixed (float* pb = bias)
+        {
+            var b0 = Vector256.Load(pb + n0);
+            var b1 = Vector256.Load(pb + n0 + 8);
+            for (int r = 0; r < 4; r++)
+            {
+                Vector256.Store(b0, tile + r * 16);
+                Vector256.Store(b1, tile + r * 16 + 8);
+            }
+        }
+    }
+}
+
+/// <summary>
+/// Per-channel epilogue terms of one depth run, fixed at load because the activation quantizer is static:
+/// (offset − z_w), −z_a·Σ(w − z_w) and s_w·s_a, padded with zeros to whole 16-channel panels.
+/// </summary>
+internal sealed class RunTerms
+{
+    public RunTerms(IntegerPanels w, int run, in ActivationQuantParams q, int offset)
+    {
+        int padded = w.PanelCount * IntegerPanels.Nr;
+        WeightOffset = new int[padded];
+        Column = new int[padded];
+        Scale = new float[padded];
+        for (int n = 0; n < w.Rows; n++)
+        {
+            WeightOffset[n] = offset - w.ZeroPoints[n];
+            Column[n] = -q.ZeroPoint * w.CenteredSums[run][n];
+            Scale[n] = w.Scales[n] * q.Scale;
+        }
+    }
+
+    public int[] WeightOffset { get; }
+
+    public int[] Column { get; }
+
+    public float[] Scale { get; }
+
+    /// <summary>Refuses a run so deep that Σ (a − z_a)(w − z_w) could leave INT32 (depth · 255 · 255 ≥ 2³¹: over 33 025 codes).</summary>
+    public static void Check(DepthRuns runs, string item)
+    {
+        foreach (int length in runs.Lengths)
+            if ((long)length * 255 * 255 >= int.MaxValue)
+                throw new Diagnostics.MixDQException(Diagnostics.ErrorCodes.PrecisionNotSupported,
+                    $"an input run of {length} codes is too deep for the INT32 accumulators of the CPU integer kernels", item: item);
+    }
+}
+
+/// <summary>
+/// One weight panel (16 output channels) against up to 16 activation panels (64 rows): every run's depth walked in
+/// chunks whose weight slice (4 KB) and activation slices (≤ 16 KB) stay in L1 while all the row panels use them; the
+/// INT32 tiles add up over chunks and go through the epilogue once per run.
+/// </summary>
+internal static unsafe class IntegerBlock
+{
+    public const int MaxRowPanels = 16;
+
+    private const int ChunkWeightBytes = 4096;
+
+    /// <summary>Fills out[pa·64 ..] (4×16 FP32 tiles) for row panels 0..aPanels of <paramref name="a"/> (aBytes apart).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static void Run(IntegerWeights layer, int pw, byte* a, int aPanels, int aBytes, int* sums, int sumStride, float* out_, int* ints)
+    {
+        var w = layer.Panels!;
+        var runs = w.Runs;
+        var tile = layer.Tile!;
+        byte* wp = w.Panel(pw);
+        int n0 = pw * IntegerPanels.Nr, chunk = Math.Max(1, ChunkWeightBytes / (2 * w.StepBytes));
+        int* partial = stackalloc int[64];
+        for (int pa = 0; pa < aPanels; pa++) IntegerEpilogue.Start(out_ + pa * 64, layer.PaddedBias, n0);
+        for (int s = 0; s < runs.Count; s++)
+        {
+            int pairs = runs.Steps[s] / 2;
+            for (int c0 = 0; c0 < pairs; c0 += chunk)
+            {
+                int count = Math.Min(chunk, pairs - c0), step = runs.StepStarts[s] + 2 * c0;
+                byte* wc = wp + (nint)step * w.StepBytes;
+                for (int pa = 0; pa < aPanels; pa++)
+                {
+                    int* acc = ints + pa * 64;
+                    tile.Run(a + (nint)pa * aBytes + step * 16, wc, count, c0 == 0 ? acc : partial);
+                    if (c0 > 0)
+                        for (int i = 0; i < 64; i += 8) Vector256.Store(Vector256.Load(acc + i) + Vector256.Load(partial + i), acc + i);
+                }
+            }
+            for (int pa = 0; pa < aPanels; pa++)
+                IntegerEpilogue.AddRun(ints + pa * 64, out_ + pa * 64, sums + s * sumStride + pa * 4, layer.Terms[s], n0);
+        }
     }
 }
 
@@ -43,7 +138,7 @@ internal static unsafe class IntegerEpilogue
 /// </summary>
 internal static unsafe class IntegerLinearDriver
 {
-    private const int RowPanelsPerTask = 16;
+    private const int RowPanelsPerTask = IntegerBlock.MaxRowPanels;
 
     public static void Run(CpuParallel parallel, IntegerWeights layer, float[] x, int m, int k, int n, float[] y, int tokens)
     {
@@ -90,28 +185,19 @@ internal static unsafe class IntegerLinearDriver
         {
             int pa0 = task / nBlocks * RowPanelsPerTask, pa1 = Math.Min(aPanels, pa0 + RowPanelsPerTask);
             int pw0 = task % nBlocks * ncPanels, pw1 = Math.Min(nPanels, pw0 + ncPanels);
-            int* acc = stackalloc int[64];
-            float* t = stackalloc float[64];
+            float* tiles = ThreadScratch.Get(ThreadScratch.TileSlot, 2 * 64 * RowPanelsPerTask);
+            int* ints = (int*)(tiles + 64 * RowPanelsPerTask);
             fixed (byte* pc = codes)
             fixed (int* ps = sums)
             fixed (float* py = y)
             {
                 for (int pw = pw0; pw < pw1; pw++)
                 {
-                    byte* wp = w.Panel(pw);
                     int n0 = pw * 16, cols = Math.Min(16, n - n0);
+                    IntegerBlock.Run(layer, pw, pc + (nint)pa0 * aBytes, pa1 - pa0, aBytes, ps + pa0 * 4, aPanels * 4, tiles, ints);
                     for (int pa = pa0; pa < pa1; pa++)
-                    {
-                        byte* ap = pc + (nint)pa * aBytes;
-                        IntegerEpilogue.Start(t, layer.Bias, n0, cols);
-                        for (int s = 0; s < runs.Count; s++)
-                        {
-                            tile.Run(ap + runs.StepStarts[s] * 16, wp + runs.StepStarts[s] * w.StepBytes, runs.Steps[s] / 2, acc);
-                            IntegerEpilogue.AddRun(acc, t, ps + (s * aPanels + pa) * 4, w, s, n0, cols, layer.Segments[s], tile.Offset);
-                        }
                         for (int r = 0; r < 4 && pa * 4 + r < m; r++)
-                            new ReadOnlySpan<float>(t + r * 16, cols).CopyTo(new Span<float>(py + (nint)(pa * 4 + r) * n + n0, cols));
-                    }
+                            new ReadOnlySpan<float>(tiles + (pa - pa0) * 64 + r * 16, cols).CopyTo(new Span<float>(py + (nint)(pa * 4 + r) * n + n0, cols));
                 }
             }
         });
@@ -156,7 +242,7 @@ internal static unsafe class IntegerConv2dDriver
         });
 
         int pixels = g.Pixels, aBytes = runs.TotalSteps * 16;
-        int block = runs.TotalSteps * 4 <= 4096 ? 64 : 32;
+        int block = 4 * IntegerBlock.MaxRowPanels;
         while (block > 16 && batch * GemmBlocking.CeilDiv(pixels, block) < 2 * parallel.Threads) block /= 2;
         int pBlocks = GemmBlocking.CeilDiv(pixels, block), cPanels = w.PanelCount;
         int cBlocks = Math.Clamp(GemmBlocking.CeilDiv(2 * parallel.Threads, batch * pBlocks), 1, cPanels);
@@ -170,8 +256,8 @@ internal static unsafe class IntegerConv2dDriver
             int p0 = pb * block, np = Math.Min(block, pixels - p0), aPanels = GemmBlocking.CeilDiv(np, 4);
             byte* a = (byte*)ThreadScratch.Get(ThreadScratch.PackSlot, aPanels * aBytes / 4 + 1);
             int* sums = (int*)ThreadScratch.Get(ThreadScratch.AuxSlot, runs.Count * aPanels * 4);
-            int* acc = stackalloc int[64];
-            float* t = stackalloc float[64];
+            float* tiles = ThreadScratch.Get(ThreadScratch.TileSlot, 2 * 64 * IntegerBlock.MaxRowPanels);
+            int* ints = (int*)(tiles + 64 * IntegerBlock.MaxRowPanels);
             fixed (byte* pc = codes)
             fixed (float* py = y)
             {
@@ -179,21 +265,11 @@ internal static unsafe class IntegerConv2dDriver
                 int pw1 = Math.Min(cPanels, (cb + 1) * cbPanels);
                 for (int pw = cb * cbPanels; pw < pw1; pw++)
                 {
-                    byte* wp = w.Panel(pw);
                     int n0 = pw * 16, cols = Math.Min(16, cout - n0);
-                    for (int pa = 0; pa < aPanels; pa++)
-                    {
-                        IntegerEpilogue.Start(t, layer.Bias, n0, cols);
-                        for (int s = 0; s < runs.Count; s++)
-                        {
-                            tile.Run(a + (nint)pa * aBytes + runs.StepStarts[s] * 16, wp + runs.StepStarts[s] * w.StepBytes, runs.Steps[s] / 2, acc);
-                            IntegerEpilogue.AddRun(acc, t, sums + (s * aPanels + pa) * 4, w, s, n0, cols, layer.Segments[s], tile.Offset);
-                        }
-                        int rows = Math.Min(4, np - pa * 4);
-                        float* dst = py + ((nint)img * cout + n0) * pixels + p0 + pa * 4;
-                        for (int c = 0; c < cols; c++)
-                            for (int r = 0; r < rows; r++) dst[(nint)c * pixels + r] = t[r * 16 + c];
-                    }
+                    IntegerBlock.Run(layer, pw, a, aPanels, aBytes, sums, aPanels * 4, tiles, ints);
+                    float* dst = py + ((nint)img * cout + n0) * pixels + p0;
+                    for (int c = 0; c < cols; c++)
+                        for (int q = 0; q < np; q++) dst[(nint)c * pixels + q] = tiles[(q >> 2) * 64 + (q & 3) * 16 + c];
                 }
             }
         });

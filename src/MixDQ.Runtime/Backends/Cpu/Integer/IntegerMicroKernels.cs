@@ -89,17 +89,14 @@ internal struct VnniSmall : IPairDot
         AvxVnni.MultiplyWideningAndAdd(AvxVnni.MultiplyWideningAndAdd(acc, a0, w0.AsSByte()), a1, w1.AsSByte());
 }
 
-/// <summary>vpdpbusd on 8-bit codes: code ^ 0x80 is the s8 value code − 128.</summary>
+/// <summary>vpdpbusd on 8-bit codes stored flipped at load (code ^ 0x80, the s8 value code − 128).</summary>
 internal struct Vnni8 : IPairDot
 {
     public static int Offset => 128;
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static Vector256<int> Pair(Vector256<int> acc, Vector256<byte> a0, Vector256<byte> w0, Vector256<byte> a1, Vector256<byte> w1)
-    {
-        var flip = Vector256.Create((byte)0x80);
-        return AvxVnni.MultiplyWideningAndAdd(AvxVnni.MultiplyWideningAndAdd(acc, a0, (w0 ^ flip).AsSByte()), a1, (w1 ^ flip).AsSByte());
-    }
+    public static Vector256<int> Pair(Vector256<int> acc, Vector256<byte> a0, Vector256<byte> w0, Vector256<byte> a1, Vector256<byte> w1) =>
+        AvxVnni.MultiplyWideningAndAdd(AvxVnni.MultiplyWideningAndAdd(acc, a0, w0.AsSByte()), a1, w1.AsSByte());
 }
 
 /// <summary>
@@ -226,7 +223,7 @@ internal sealed unsafe class IntegerTileKernel
 
     public int Bits { get; }
 
-    /// <summary>What the tile subtracts from each weight code (the epilogue adds it back).</summary>
+    /// <summary>What the tile subtracts from each weight code (the epilogue adds it back); panels for it are packed with this offset.</summary>
     public int Offset { get; }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]

@@ -59,7 +59,8 @@ internal sealed class DepthRuns
 /// <c>vpdpbusd</c> / <c>vpmaddubsw</c> multiply against four broadcast activation bytes. 8-bit: 64 bytes a step.
 /// 4-bit: 32 bytes a step, the first vector in the low nibbles, the second in the high ones. 2-bit: 32 bytes per
 /// pair of steps, bit pairs 0/1/2/3 of byte b holding byte b of (step t vector 0, t vector 1, t+1 vector 0, t+1
-/// vector 1). Padding codes are 0 (the activation side is 0 there too, so they add nothing).
+/// vector 1). Padding codes are 0 (the activation side is 0 there too, so they add nothing). For <c>vpdpbusd</c>, whose
+/// weight operand is signed, 8-bit codes are stored flipped (code ^ 0x80 = the s8 value code − 128), once at load.
 /// </summary>
 internal sealed unsafe class IntegerPanels
 {
@@ -70,8 +71,9 @@ internal sealed unsafe class IntegerPanels
     private readonly byte[] _storage;
     private readonly int _offset;
 
-    private IntegerPanels(QuantizedWeight weight, DepthRuns runs)
+    private IntegerPanels(QuantizedWeight weight, DepthRuns runs, int storedOffset)
     {
+        StoredOffset = storedOffset;
         Bits = weight.Bits;
         Rows = weight.Rows;
         Runs = runs;
@@ -87,6 +89,9 @@ internal sealed unsafe class IntegerPanels
     }
 
     public int Bits { get; }
+
+    /// <summary>128 when 8-bit codes are stored as signed bytes (code − 128), else 0.</summary>
+    public int StoredOffset { get; }
 
     public int Rows { get; }
 
@@ -113,10 +118,14 @@ internal sealed unsafe class IntegerPanels
 
     public byte* Panel(int index) => (byte*)Unsafe.AsPointer(ref _storage[_offset]) + (nint)index * PanelBytes;
 
-    /// <summary>Lays <paramref name="weight"/> out in panels, with the depth split into <paramref name="runs"/>.</summary>
-    public static IntegerPanels Pack(QuantizedWeight weight, DepthRuns runs)
+    /// <summary>
+    /// Lays <paramref name="weight"/> out in panels, with the depth split into <paramref name="runs"/>; 8-bit codes
+    /// stored as code − <paramref name="offset"/> (0 or 128, what the tile kernel reads).
+    /// </summary>
+    public static IntegerPanels Pack(QuantizedWeight weight, DepthRuns runs, int offset = 0)
     {
-        var p = new IntegerPanels(weight, runs);
+        if (offset != 0 && (offset != 128 || weight.Bits != 8)) throw new ArgumentOutOfRangeException(nameof(offset));
+        var p = new IntegerPanels(weight, runs, offset);
         var codes = new byte[weight.RowLength];
         for (int n = 0; n < weight.Rows; n++)
         {
@@ -133,7 +142,7 @@ internal sealed unsafe class IntegerPanels
                     int t = runs.StepStarts[s] + kk / StepK, b = 4 * lane + kk % StepK;
                     switch (p.Bits)
                     {
-                        case 8: panel[t * 64 + vector * 32 + b] = (byte)code; break;
+                        case 8: panel[t * 64 + vector * 32 + b] = (byte)(code ^ offset); break;
                         case 4: panel[t * 32 + b] |= (byte)(code << (4 * vector)); break;
                         default: panel[t / 2 * 32 + b] |= (byte)(code << (2 * (2 * (t % 2) + vector))); break;
                     }
