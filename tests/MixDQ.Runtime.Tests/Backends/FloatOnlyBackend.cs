@@ -7,17 +7,17 @@ namespace MixDQ.Runtime.Tests.ComputeBackends;
 /// A backend with no integer kernels (the contract's defaults for <see cref="IComputeBackend.Supports"/> and
 /// PrepareQuantized*): every op delegates to <paramref name="inner"/>. The op harness uses it for the "not supported" outcome.
 /// </summary>
-public sealed class FloatOnlyBackend(IComputeBackend inner) : IComputeBackend
+public class FloatOnlyBackend(IComputeBackend inner) : IComputeBackend
 {
     public string Name => "fp-only";
 
-    public IPreparedLinear PrepareLinear(LayerInfo layer, Tensor weight, Tensor? bias) => inner.PrepareLinear(layer, weight, bias);
+    public virtual IPreparedLinear PrepareLinear(LayerInfo layer, Tensor weight, Tensor? bias) => inner.PrepareLinear(layer, weight, bias);
 
-    public IPreparedConv2d PrepareConv2d(LayerInfo layer, Tensor weight, Tensor? bias, int stride, int padding) => inner.PrepareConv2d(layer, weight, bias, stride, padding);
+    public virtual IPreparedConv2d PrepareConv2d(LayerInfo layer, Tensor weight, Tensor? bias, int stride, int padding) => inner.PrepareConv2d(layer, weight, bias, stride, padding);
 
-    public Tensor Linear(IPreparedLinear layer, Tensor x) => inner.Linear(layer, x);
+    public virtual Tensor Linear(IPreparedLinear layer, Tensor x) => inner.Linear(layer, x);
 
-    public Tensor Conv2d(IPreparedConv2d layer, Tensor x) => inner.Conv2d(layer, x);
+    public virtual Tensor Conv2d(IPreparedConv2d layer, Tensor x) => inner.Conv2d(layer, x);
 
     public IKernel Specialize(KernelSpec spec) => inner.Specialize(spec);
 
