@@ -9,7 +9,8 @@ namespace MixDQ.Bench;
 /// <summary>
 /// `int8`: integer GEMM / conv throughput on UNet shapes against our FP32 kernels and (linear) PyTorch's
 /// quantize_dynamic INT8 linear and FP32 linear, all in one run on the same threads. GOP/s counts 2·M·N·K.
-/// Every integer path this processor runs is timed (the best one is what users get).
+/// The best integer path runs by default (what users get); --simd-paths adds every SIMD path this processor runs,
+/// --all-paths the portable one too.
 /// </summary>
 internal static class IntegerBench
 {
@@ -40,54 +41,83 @@ internal static class IntegerBench
                           + string.Join(", ", paths.Select(IntegerIsaDetector.Describe)));
 
         var torch = TorchInt8(args, threads, runs);
+        Console.WriteLine("Every case of a shape is timed in round-robin rounds (one call of each per round), so a ratio to FP32 is the");
+        Console.WriteLine("median of per-round ratios, measured under the same load; ms is the median time.");
         Console.WriteLine($"{"case",-34} {"precision",-9} {"path",-24} {"ms",8} {"GOP/s",8} {"vs FP32",8} {"vs torch int8",13}");
+        var fpBackend = new CpuBackend(threads);
         foreach (var (m, k, n) in LinearShapes)
         {
             var x = Rand(rng, m, k);
             var w = Rand(rng, n, k);
             var b = Rand(rng, n);
-            double ops = 2.0 * m * n * k;
-            string name = $"linear M={m} K={k} N={n}";
-            var fpBackend = new CpuBackend(threads);
             var fpLayer = fpBackend.PrepareLinear(Info(LayerKind.Linear, LayerPrecision.Fp32, n, k), w, b);
-            double fp = Median(runs, () => fpBackend.Linear(fpLayer, x));
-            Line(name, "FP32", fpBackend.InstructionSet, fp, ops, fp, null);
-            torch.TryGetValue((m, k, n), out var t);
-            if (t.Fp32 > 0)
-            {
-                Line(name, "FP32", "PyTorch", t.Fp32, ops, fp, null);
-                Line(name, "INT8", "PyTorch quantize_dynamic", t.Int8, ops, fp, null);
-            }
+            var cases = new List<(string Precision, string Path, Func<Tensor> Op)> { ("FP32", fpBackend.InstructionSet, () => fpBackend.Linear(fpLayer, x)) };
             foreach (var isa in paths)
                 foreach (var p in precisions)
                 {
                     var be = Backend(threads, isa);
                     var layer = be.PrepareQuantizedLinear(Info(LayerKind.Linear, p, n, k), Quantized(w.Data, n, k, k, p, x.Data), b);
-                    double ms = Median(runs, () => be.Linear(layer, x));
-                    Line(name, p.ToString(), IntegerIsaDetector.Describe(isa), ms, ops, fp, t.Int8 > 0 && !IntegerPrecisions.IsWeightOnly(p) ? t.Int8 : null);
+                    cases.Add((p.ToString(), IntegerIsaDetector.Describe(isa), () => be.Linear(layer, x)));
                 }
+            torch.TryGetValue((m, k, n), out var t);
+            Report($"linear M={m} K={k} N={n}", 2.0 * m * n * k, runs, cases, t.Int8 > 0 ? t : null);
         }
         foreach (var (cin, cout, size, ks) in ConvShapes)
         {
             var x = Rand(rng, 1, cin, size, size);
             var w = Rand(rng, cout, cin, ks, ks);
             var b = Rand(rng, cout);
-            double ops = 2.0 * cout * cin * ks * ks * size * size;
-            string name = $"conv{ks}x{ks} {cin}->{cout} {size}x{size}";
-            var fpBackend = new CpuBackend(threads);
             var fpLayer = fpBackend.PrepareConv2d(Info(LayerKind.Conv2d, LayerPrecision.Fp32, cout, cin, ks, ks), w, b, 1, ks / 2);
-            double fp = Median(runs, () => fpBackend.Conv2d(fpLayer, x));
-            Line(name, "FP32", fpBackend.InstructionSet, fp, ops, fp, null);
+            var cases = new List<(string Precision, string Path, Func<Tensor> Op)> { ("FP32", fpBackend.InstructionSet, () => fpBackend.Conv2d(fpLayer, x)) };
             foreach (var isa in paths)
                 foreach (var p in precisions)
                 {
                     var be = Backend(threads, isa);
                     var layer = be.PrepareQuantizedConv2d(Info(LayerKind.Conv2d, p, cout, cin, ks, ks), Quantized(w.Data, cout, cin * ks * ks, cin, p, x.Data), b, 1, ks / 2);
-                    double ms = Median(runs, () => be.Conv2d(layer, x));
-                    Line(name, p.ToString(), IntegerIsaDetector.Describe(isa), ms, ops, fp, null);
+                    cases.Add((p.ToString(), IntegerIsaDetector.Describe(isa), () => be.Conv2d(layer, x)));
                 }
+            Report($"conv{ks}x{ks} {cin}->{cout} {size}x{size}", 2.0 * cout * cin * ks * ks * size * size, runs, cases, null);
         }
         return 0;
+    }
+
+    /// <summary>Times the cases round-robin; case 0 is the FP32 baseline. PyTorch's times (same threads, its own process) are printed beside.</summary>
+    private static void Report(string name, double ops, int runs, List<(string Precision, string Path, Func<Tensor> Op)> cases, (double Fp32, double Int8)? torch)
+    {
+        foreach (var c in cases)
+        {
+            c.Op();
+            c.Op();
+        }
+        var times = new double[cases.Count][];
+        for (int i = 0; i < cases.Count; i++) times[i] = new double[runs];
+        for (int r = 0; r < runs; r++)
+            for (int i = 0; i < cases.Count; i++)
+            {
+                var sw = Stopwatch.StartNew();
+                cases[i].Op();
+                times[i][r] = sw.Elapsed.TotalMilliseconds;
+            }
+        double fpMedian = Median(times[0]);
+        for (int i = 0; i < cases.Count; i++)
+        {
+            double ms = Median(times[i]);
+            double ratio = Median(Enumerable.Range(0, runs).Select(r => times[0][r] / times[i][r]).ToArray());
+            bool integerActs = cases[i].Precision.StartsWith('W') && !cases[i].Precision.EndsWith("A16", StringComparison.Ordinal);
+            Line(name, cases[i].Precision, cases[i].Path, ms, ops, ratio, torch is { } t && integerActs ? t.Int8 / ms : null);
+            if (i == 0 && torch is { } pt)
+            {
+                Line(name, "FP32", "PyTorch (other process)", pt.Fp32, ops, fpMedian / pt.Fp32, null);
+                Line(name, "INT8", "PyTorch quantize_dynamic", pt.Int8, ops, fpMedian / pt.Int8, null);
+            }
+        }
+    }
+
+    private static double Median(double[] values)
+    {
+        var sorted = (double[])values.Clone();
+        Array.Sort(sorted);
+        return sorted[sorted.Length / 2];
     }
 
     private static CpuBackend Backend(int threads, IntegerIsa isa)
@@ -112,23 +142,8 @@ internal static class IntegerBench
         return new QuantizedLayer(qw, input);
     }
 
-    private static void Line(string name, string precision, string path, double ms, double ops, double fpMs, double? torchInt8Ms) =>
-        Console.WriteLine($"{name,-34} {precision,-9} {path,-24} {ms,8:F2} {ops / ms / 1e6,8:F1} {fpMs / ms,7:F2}x {(torchInt8Ms is { } t ? $"{t / ms,12:F2}x" : ""),13}");
-
-    private static double Median(int runs, Func<Tensor> op)
-    {
-        op();
-        op();
-        var times = new double[runs];
-        for (int i = 0; i < runs; i++)
-        {
-            var sw = Stopwatch.StartNew();
-            op();
-            times[i] = sw.Elapsed.TotalMilliseconds;
-        }
-        Array.Sort(times);
-        return times[runs / 2];
-    }
+    private static void Line(string name, string precision, string path, double ms, double ops, double vsFp32, double? vsTorchInt8) =>
+        Console.WriteLine($"{name,-34} {precision,-9} {path,-24} {ms,8:F2} {ops / ms / 1e6,8:F1} {vsFp32,7:F2}x {(vsTorchInt8 is { } t ? $"{t,12:F2}x" : ""),13}");
 
     /// <summary>PyTorch's FP32 and INT8 linear times per shape, or none (with the reason) when /usr/bin/python3 has no torch.</summary>
     private static Dictionary<(int, int, int), (double Fp32, double Int8)> TorchInt8(BenchArgs args, int threads, int runs)
