@@ -43,14 +43,21 @@ public static class QuantizedOpCases
                 (1, 40, 33, 12, 12, 3, 1, 1),
                 (1, 3, 4, 7, 8, 3, 1, 0),
                 (1, 8, 20, 16, 16, 3, 2, 1),
+                // Output rows of whole 4-pixel panels at stride 1: the vector im2col gather.
+                (2, 7, 12, 8, 8, 1, 1, 0),
+                (1, 13, 17, 6, 12, 3, 1, 1),
             })
                 cases.Add(Case("QConv2d", p, $"B{b} {ci}->{co} {h}x{w} k{ks} s{s} p{pad}", tol,
                     r => Conv(r, p, b, ci, co, h, w, ks, s, pad, WeightScheme.Symmetric, null, kernel: false)));
             cases.Add(Case("QConv2d", p, "asym B1 12->21 10x9 k3 s1 p1 +kernel", tol,
                 r => Conv(r, p, 1, 12, 21, 10, 9, 3, 1, 1, WeightScheme.Asymmetric, null, kernel: true)));
             if (!IntegerPrecisions.IsWeightOnly(p))
+            {
                 cases.Add(Case("QConv2d", p, "split 5+7 B2 12->18 9x7 k3 s1 p1", tol,
                     r => Conv(r, p, 2, 12, 18, 9, 7, 3, 1, 1, WeightScheme.Asymmetric, [5, 7], kernel: false)));
+                cases.Add(Case("QConv2d", p, "split 3+6 B1 9->20 5x8 k3 s1 p1", tol,
+                    r => Conv(r, p, 1, 9, 20, 5, 8, 3, 1, 1, WeightScheme.Symmetric, [3, 6], kernel: false)));
+            }
         }
     }
 

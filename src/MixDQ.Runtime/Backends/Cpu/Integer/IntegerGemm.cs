@@ -233,12 +233,22 @@ internal static unsafe class IntegerConv2dDriver
         for (int s = 0; s < runs.Count; s++)
             for (int c = runs.Starts[s] / taps; c < (runs.Starts[s] + runs.Lengths[s]) / taps; c++) runOfChannel[c] = s;
 
-        var codes = GC.AllocateUninitializedArray<byte>(batch * cin * plane);
+        // Codes of the zero-padded input: the border holds each channel's zero point (the value 0), so the gather
+        // below needs no bounds checks.
+        int hp = g.Height + 2 * g.Padding, wp = g.Width + 2 * g.Padding, paddedPlane = hp * wp;
+        var codes = GC.AllocateUninitializedArray<byte>(batch * cin * paddedPlane);
+        var geometry = g;
         parallel.For(batch * cin, i =>
         {
+            var q = layer.Segments[runOfChannel[i % cin]];
             fixed (float* px = x)
             fixed (byte* pc = codes)
-                ActivationCodes.Quantize(px + (nint)i * plane, pc + (nint)i * plane, plane, layer.Segments[runOfChannel[i % cin]], simd);
+            {
+                byte* dst = pc + (nint)i * paddedPlane;
+                if (geometry.Padding > 0) new Span<byte>(dst, paddedPlane).Fill((byte)q.ZeroPoint);
+                for (int y = 0; y < geometry.Height; y++)
+                    ActivationCodes.Quantize(px + (nint)i * plane + y * geometry.Width, dst + (y + geometry.Padding) * wp + geometry.Padding, geometry.Width, q, simd);
+            }
         });
 
         int pixels = g.Pixels, aBytes = runs.TotalSteps * 16;
@@ -248,7 +258,6 @@ internal static unsafe class IntegerConv2dDriver
         int cBlocks = Math.Clamp(GemmBlocking.CeilDiv(2 * parallel.Threads, batch * pBlocks), 1, cPanels);
         int cbPanels = GemmBlocking.CeilDiv(cPanels, cBlocks);
         cBlocks = GemmBlocking.CeilDiv(cPanels, cbPanels);
-        var geometry = g;
 
         parallel.For(batch * pBlocks * cBlocks, task =>
         {
@@ -261,7 +270,7 @@ internal static unsafe class IntegerConv2dDriver
             fixed (byte* pc = codes)
             fixed (float* py = y)
             {
-                Im2Codes(pc + (nint)img * cin * plane, geometry, runs, layer.Segments, p0, np, a, aBytes, sums);
+                Im2Codes(pc + (nint)img * cin * paddedPlane, geometry, runs, p0, np, a, aBytes, sums);
                 int pw1 = Math.Min(cPanels, (cb + 1) * cbPanels);
                 for (int pw = cb * cbPanels; pw < pw1; pw++)
                 {
@@ -276,38 +285,82 @@ internal static unsafe class IntegerConv2dDriver
     }
 
     /// <summary>
-    /// Activation panels of pixels p0..p0+np: step t of panel q/4 holds, for pixel q, codes k = 4t..4t+3 of the im2col
-    /// column (run by run, padded with 0 codes to whole step pairs); sums[run · 4·panels + q] = Σ of its run's codes.
+    /// Activation panels of pixels p0..p0+np from the zero-padded code planes: step t of panel q/4 holds, for pixel q,
+    /// codes k = 4t..4t+3 of its im2col column (run by run, padded with 0 codes to whole step pairs);
+    /// sums[run · 4·panels + q] = Σ of its run's codes. Stride-1 convolutions whose output rows hold whole 4-pixel
+    /// panels take a vector path: each k's four pixels are one 4-byte load, and a byte shuffle turns four such loads
+    /// (4 k × 4 pixels) into the panel's 16-byte step (4 pixels × 4 k).
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void Im2Codes(byte* image, in ConvGeometry g, DepthRuns runs, ActivationQuantParams[] segments, int p0, int np,
-        byte* a, int aBytes, int* sums)
+    private static void Im2Codes(byte* image, in ConvGeometry g, DepthRuns runs, int p0, int np, byte* a, int aBytes, int* sums)
     {
-        int aPanels = GemmBlocking.CeilDiv(np, 4), ks = g.Kernel, taps = ks * ks, h = g.Height, wd = g.Width, ow = g.OutWidth;
-        new Span<byte>(a, aPanels * aBytes).Clear();
+        int aPanels = GemmBlocking.CeilDiv(np, 4), ks = g.Kernel, taps = ks * ks, ow = g.OutWidth;
+        int wp = g.Width + 2 * g.Padding, paddedPlane = (g.Height + 2 * g.Padding) * wp;
         new Span<int>(sums, runs.Count * aPanels * 4).Clear();
-        Span<int> iy0 = stackalloc int[np], ix0 = stackalloc int[np];
-        for (int q = 0; q < np; q++)
+        Span<int> origin = stackalloc int[np];
+        for (int q = 0; q < np; q++) origin[q] = (p0 + q) / ow * g.Stride * wp + (p0 + q) % ow * g.Stride;
+        if (g.Stride == 1 && ow % 4 == 0 && p0 % 4 == 0 && np % 4 == 0)
         {
-            iy0[q] = (p0 + q) / ow * g.Stride - g.Padding;
-            ix0[q] = (p0 + q) % ow * g.Stride - g.Padding;
+            PanelGather(image, taps, ks, wp, paddedPlane, runs, origin, aPanels, a, aBytes, sums);
+            return;
         }
+        new Span<byte>(a, aPanels * aBytes).Clear();
         for (int s = 0; s < runs.Count; s++)
         {
-            byte za = (byte)segments[s].ZeroPoint;
             int c0 = runs.Starts[s] / taps;
             int* sum = sums + s * aPanels * 4;
             for (int kk = 0; kk < runs.Lengths[s]; kk++)
             {
-                int ci = c0 + kk / taps, ky = kk % taps / ks, kx = kk % ks;
-                byte* channel = image + (nint)ci * h * wd;
+                int ci = c0 + kk / taps, tap = kk % taps;
+                byte* src = image + (nint)ci * paddedPlane + tap / ks * wp + tap % ks;
                 byte* dst = a + (runs.StepStarts[s] + kk / 4) * 16 + kk % 4;
                 for (int q = 0; q < np; q++)
                 {
-                    int iy = iy0[q] + ky, ix = ix0[q] + kx;
-                    byte v = (uint)iy < (uint)h && (uint)ix < (uint)wd ? channel[iy * wd + ix] : za;
+                    byte v = src[origin[q]];
                     dst[(q >> 2) * aBytes + (q & 3) * 4] = v;
                     sum[q] += v;
+                }
+            }
+        }
+    }
+
+    /// <summary>The vector gather of <see cref="Im2Codes"/>: four pixels of one output row per panel.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void PanelGather(byte* image, int taps, int ks, int wp, int paddedPlane, DepthRuns runs, ReadOnlySpan<int> origin,
+        int aPanels, byte* a, int aBytes, int* sums)
+    {
+        // Byte r·4 + j of a step is byte j·4 + r of the four loads (k-major → pixel-major).
+        var transpose = Vector128.Create((byte)0, 4, 8, 12, 1, 5, 9, 13, 2, 6, 10, 14, 3, 7, 11, 15);
+        Span<int> offset = stackalloc int[4];
+        for (int s = 0; s < runs.Count; s++)
+        {
+            int c0 = runs.Starts[s] / taps, len = runs.Lengths[s];
+            int* sum = sums + s * aPanels * 4;
+            for (int t = 0; t < runs.Steps[s]; t++)
+            {
+                int live = Math.Clamp(len - 4 * t, 0, 4);
+                for (int j = 0; j < live; j++)
+                {
+                    int kk = 4 * t + j, tap = kk % taps;
+                    offset[j] = (c0 + kk / taps) * paddedPlane + tap / ks * wp + tap % ks;
+                }
+                byte* dst = a + (runs.StepStarts[s] + t) * 16;
+                for (int pa = 0; pa < aPanels; pa++)
+                {
+                    byte* src = image + origin[pa * 4];
+                    int i0 = live > 0 ? *(int*)(src + offset[0]) : 0;
+                    int i1 = live > 1 ? *(int*)(src + offset[1]) : 0;
+                    int i2 = live > 2 ? *(int*)(src + offset[2]) : 0;
+                    int i3 = live > 3 ? *(int*)(src + offset[3]) : 0;
+                    Vector128.Store(Vector128.Shuffle(Vector128.Create(i0, i1, i2, i3).AsByte(), transpose), dst + (nint)pa * aBytes);
+                    // Per-pixel sums in 16-bit lanes (4 codes ≤ 1020 each): pixels 0 and 2, then 1 and 3.
+                    uint even = ((uint)i0 & 0x00FF00FF) + ((uint)i1 & 0x00FF00FF) + ((uint)i2 & 0x00FF00FF) + ((uint)i3 & 0x00FF00FF);
+                    uint odd = (((uint)i0 >> 8) & 0x00FF00FF) + (((uint)i1 >> 8) & 0x00FF00FF) + (((uint)i2 >> 8) & 0x00FF00FF) + (((uint)i3 >> 8) & 0x00FF00FF);
+                    int* ps = sum + pa * 4;
+                    ps[0] += (int)(even & 0xFFFF);
+                    ps[1] += (int)(odd & 0xFFFF);
+                    ps[2] += (int)(even >> 16);
+                    ps[3] += (int)(odd >> 16);
                 }
             }
         }
