@@ -81,6 +81,12 @@ internal sealed class ModuleBuilder
         Expect(path + ".weight", outFeatures, inFeatures);
         if (bias) Expect(path + ".bias", outFeatures);
         if (IsDescribing) return new LinearOp(info, null, null);
+        if (TryQuantized(path, info, inFeatures, bias) is { } q)
+        {
+            var qLinear = _backend!.PrepareQuantizedLinear(info, q.Layer, q.Bias);
+            _bindings[path] = qLinear;
+            return new LinearOp(info, _backend, qLinear);
+        }
         var w = Read(path + ".weight");
         var b = bias ? Read(path + ".bias") : null;
         var prepared = _backend!.PrepareLinear(info, w, b);
@@ -95,6 +101,12 @@ internal sealed class ModuleBuilder
         Expect(path + ".weight", outChannels, inChannels, kernel, kernel);
         if (bias) Expect(path + ".bias", outChannels);
         if (IsDescribing) return new ConvOp(info, null, null);
+        if (TryQuantized(path, info, inChannels, bias) is { } q)
+        {
+            var qConv = _backend!.PrepareQuantizedConv2d(info, q.Layer, q.Bias, stride, padding);
+            _bindings[path] = qConv;
+            return new ConvOp(info, _backend, qConv);
+        }
         var w = Read(path + ".weight");
         var b = bias ? Read(path + ".bias") : null;
         var prepared = _backend!.PrepareConv2d(info, w, b, stride, padding);
@@ -134,6 +146,18 @@ internal sealed class ModuleBuilder
         if (_precision is not null) info = info with { Precision = _precision(info) };
         _layers.Add(info);
         return info;
+    }
+
+    /// <summary>
+    /// An integer layer of the plan read from its artifact tensors (null for a float layer stored as float); a plan and
+    /// an artifact that disagree on which it is are MIXDQ068. Tracing never reads weights, so it keeps the float path.
+    /// </summary>
+    private (Quantization.QuantizedLayer Layer, Tensor? Bias)? TryQuantized(string path, LayerInfo info, int inChannels, bool bias)
+    {
+        if (_tracer is not null) return null;
+        if (!QuantizedLayerReader.IsInteger(info) && !QuantizedLayerReader.HasPacked(_weights!.Source, path)) return null;
+        var layer = QuantizedLayerReader.Read(_weights!.Source, path, info, inChannels);
+        return (layer, bias ? Read(path + ".bias") : null);
     }
 
     private void Expect(string name, params int[] shape) => _expected.Add(new TensorInfo(name, DType.F32, shape));

@@ -47,10 +47,11 @@ public static class WeightBinder
         var fileNameOf = new Dictionary<string, string>(StringComparer.Ordinal);
         foreach (var name in fileInfos.Keys)
             if (expectedByName.ContainsKey(name)) fileNameOf[name] = name;
+        var integerLayers = IntegerLayers(expected, fileInfos);
         var unexpected = new List<TensorInfo>();
         foreach (var (name, info) in fileInfos)
         {
-            if (expectedByName.ContainsKey(name)) continue;
+            if (expectedByName.ContainsKey(name) || IsIntegerCompanion(name, integerLayers)) continue;
             string? target = rules.LegacyName?.Invoke(name);
             if (target is not null && expectedByName.ContainsKey(target) && fileNameOf.TryAdd(target, name)) continue;
             if (rules.IsKnownExtra?.Invoke(name) == true) continue;
@@ -61,6 +62,7 @@ public static class WeightBinder
         var wrong = new List<(TensorInfo Expected, TensorInfo Actual)>();
         foreach (var e in expected)
         {
+            if (integerLayers.Contains(e.Name)) continue;
             if (!fileNameOf.TryGetValue(e.Name, out var fileName)) { missing.Add(e); continue; }
             var actual = fileInfos[fileName];
             if (!IsFloat(actual.DType) || !ShapeAccepted(e.Shape, actual.Shape, rules)) wrong.Add((e, actual));
@@ -69,6 +71,28 @@ public static class WeightBinder
         if (missing.Count + unexpected.Count + wrong.Count > 0)
             throw Mismatch(source.Origin, missing, unexpected, wrong);
         return new BoundWeights(source, expectedByName, fileNameOf, warnings);
+    }
+
+    /// <summary>
+    /// Expected layer weights (<c>P.weight</c>, [out, in] or [out, in, k, k]) that the file stores as an integer layer
+    /// instead (<c>P.weight.packed</c> and its companions, PLAN-FORMAT.md "Integer layers"): the layer's builder reads
+    /// and checks those (<see cref="QuantizedLayerReader"/>).
+    /// </summary>
+    private static HashSet<string> IntegerLayers(IReadOnlyList<TensorInfo> expected, Dictionary<string, TensorInfo> fileInfos)
+    {
+        var set = new HashSet<string>(StringComparer.Ordinal);
+        foreach (var e in expected)
+            if (e.Name.EndsWith(".weight", StringComparison.Ordinal) && e.Shape.Length is 2 or 4 && !fileInfos.ContainsKey(e.Name)
+                && fileInfos.ContainsKey(e.Name[..^".weight".Length] + QuantizedLayerReader.PackedSuffix))
+                set.Add(e.Name);
+        return set;
+    }
+
+    private static bool IsIntegerCompanion(string name, HashSet<string> integerLayers)
+    {
+        foreach (string suffix in QuantizedLayerReader.CompanionSuffixes)
+            if (name.EndsWith(suffix, StringComparison.Ordinal) && integerLayers.Contains(name[..^suffix.Length] + ".weight")) return true;
+        return false;
     }
 
     private static bool IsFloat(DType t) => t is DType.F32 or DType.F16 or DType.BF16 or DType.F64;

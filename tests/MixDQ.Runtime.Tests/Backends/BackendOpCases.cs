@@ -12,6 +12,9 @@ public sealed record BackendOpCase(string Op, string Name, double Tolerance, Fun
 {
     public string Id => $"{Op}/{Name}";
 
+    /// <summary>The kernel spec of a case a backend may not support (integer precisions); null for ops every backend runs.</summary>
+    public Func<Random, KernelSpec>? SpecOf { get; init; }
+
     public override string ToString() => Id;
 }
 
@@ -200,6 +203,7 @@ public static class BackendOpCases
             return be => be.Reshape(x, 6, 4);
         });
 
+        QuantizedOpCases.Add(cases);
         return cases;
     }
 

@@ -33,6 +33,11 @@ public class BackendOpsTests(ITestOutputHelper output)
         // The AVX2 kernel too when the best one is wider, so each kernel this machine can run is tested.
         if (CpuIsaDetector.Best == CpuIsa.Avx512 && CpuIsaDetector.IsSupported(CpuIsa.Avx2))
             list.Add(new("cpu-avx2", () => new CpuBackend(3, CpuIsa.Avx2)));
+        // Every integer kernel path this machine runs (the default backends above use the best one, or the portable one).
+        foreach (var isa in IntegerIsaDetector.Available.Where(i => i != IntegerIsaDetector.Best && i != IntegerIsa.Portable))
+            list.Add(new($"cpu-int-{isa.ToString().ToLowerInvariant()}", () => new CpuBackend(2, CpuIsaDetector.Best, isa)));
+        // A backend with no integer kernels, for the "not supported" outcome.
+        list.Add(new("fp-only", () => new FloatOnlyBackend(new ReferenceBackend())));
         return list;
     }
 
@@ -46,8 +51,18 @@ public class BackendOpsTests(ITestOutputHelper output)
     public void Op_matches_reference(string backend, string opCase)
     {
         var c = BackendOpCases.Get(opCase);
+        var under = Backends.Single(b => b.Name == backend).Create();
+        output.WriteLine($"{backend}: {Describe(under)}");
+        if (c.SpecOf is not null && !under.Supports(c.SpecOf(Seeded(c))))
+        {
+            // "Not supported" is an answer, and the backend must refuse rather than run another precision.
+            var error = Assert.Throws<Diagnostics.MixDQException>(() => c.Setup(Seeded(c))(under));
+            Assert.Equal(Diagnostics.ErrorCodes.PrecisionNotSupported, error.Code);
+            output.WriteLine($"{backend} {c.Id}: not supported ({error.Message})");
+            return;
+        }
         var expected = Expected.GetOrAdd(c.Id, _ => c.Setup(Seeded(c))(new ReferenceBackend()));
-        var actual = c.Setup(Seeded(c))(Backends.Single(b => b.Name == backend).Create());
+        var actual = c.Setup(Seeded(c))(under);
 
         Assert.True(expected.SameShape(actual),
             $"{backend} {c.Id}: shape {Tensor.FormatShape(actual.Shape)}, reference {Tensor.FormatShape(expected.Shape)}");
@@ -55,6 +70,11 @@ public class BackendOpsTests(ITestOutputHelper output)
         output.WriteLine($"{backend} {c.Id}: {cmp}");
         Assert.True(cmp.Error <= c.Tolerance, $"{backend} {c.Id}: {cmp} exceeds tolerance {c.Tolerance:G3}");
     }
+
+    /// <summary>Which kernel paths a backend runs, for the test log.</summary>
+    private static string Describe(IComputeBackend backend) => backend is CpuBackend cpu
+        ? $"FP {cpu.InstructionSet}, integer {cpu.IntegerInstructionSet}"
+        : backend.Name;
 
     /// <summary>The same inputs for every backend: the seed comes from the case id.</summary>
     private static Random Seeded(BackendOpCase c)

@@ -132,12 +132,22 @@ public sealed class UNetForwardTests
             layer =>
             {
                 seen.Add(layer);
-                return layer.Name.EndsWith(".to_q", StringComparison.Ordinal) ? new LayerPrecision(4, 8) : LayerPrecision.Fp32;
+                return layer.Name.EndsWith(".to_q", StringComparison.Ordinal) ? LayerPrecision.Fp16 : LayerPrecision.Fp32;
             });
         Assert.Equal(UNet2DConditionModel.DescribeLayers(cfg).Select(l => l.Name), unet.Layers.Select(l => l.Name));
         Assert.Equal(seen.Count, unet.Layers.Count);
-        Assert.All(unet.Layers, l => Assert.Equal(l.Name.EndsWith(".to_q") ? new LayerPrecision(4, 8) : LayerPrecision.Fp32, l.Precision));
+        Assert.All(unet.Layers, l => Assert.Equal(l.Name.EndsWith(".to_q") ? LayerPrecision.Fp16 : LayerPrecision.Fp32, l.Precision));
         Assert.All(unet.Layers, l => Assert.Equal("unet", l.Component));
+    }
+
+    [Fact]
+    public void IntegerPrecisionOnFloatWeightsIsRefusedNotRunInFp32()
+    {
+        var cfg = TinyModels.SdUnet();
+        var e = Assert.Throws<MixDQException>(() => UNet2DConditionModel.Create(cfg, TinyModels.Source(UNet2DConditionModel.ExpectedTensors(cfg), 1), Backend,
+            layer => layer.Name.EndsWith(".to_q", StringComparison.Ordinal) ? new LayerPrecision(4, 8) : LayerPrecision.Fp32));
+        Assert.Equal(ErrorCodes.ArtifactPlanMismatch, e.Code);
+        Assert.EndsWith(".to_q.weight", e.Item);
     }
 
     [Fact]

@@ -1,4 +1,5 @@
 using System.Numerics;
+using MixDQ.Runtime.Quantization;
 using MixDQ.Runtime.Tensors;
 
 namespace MixDQ.Runtime.Backends.Cpu;
@@ -8,8 +9,9 @@ namespace MixDQ.Runtime.Backends.Cpu;
 /// portable <see cref="Vector{T}"/> path, chosen once from what the processor supports), cache-blocked
 /// GEMM on a register-blocked micro-kernel shared by linear layers, convolutions and attention, and
 /// multithreaded on a bounded number of threads. Ops have the semantics of
-/// <see cref="Reference.ReferenceBackend"/> to FP32 rounding. Layers are computed in FP32 whatever
-/// their <see cref="LayerPrecision"/>. Instances are thread-safe: ops share only the pool of released outputs
+/// <see cref="Reference.ReferenceBackend"/> to FP32 rounding. Layers prepared with <see cref="PrepareQuantizedLinear"/> /
+/// <see cref="PrepareQuantizedConv2d"/> run integer kernels (W8/W4/W2 with A8/A4 through INT32 GEMMs, or weight-only
+/// W8/W4/W2 with FP activations, see <see cref="IntegerIsa"/>); the others in FP32. Instances are thread-safe: ops share only the pool of released outputs
 /// (<see cref="Release"/>), which is locked.
 /// </summary>
 public sealed class CpuBackend : IComputeBackend
@@ -17,22 +19,31 @@ public sealed class CpuBackend : IComputeBackend
     private readonly CpuParallel _parallel;
     private readonly GemmEngine _gemm;
     private readonly OutputPool _outputs = new();
+    private readonly IntegerIsa _integerIsa;
 
     /// <summary>Creates the backend.</summary>
     /// <param name="threads">Most threads one op uses; <see cref="Environment.ProcessorCount"/> when null.</param>
     public CpuBackend(int? threads = null)
-        : this(threads, CpuIsaDetector.Best)
+        : this(threads, CpuIsaDetector.Best, IntegerIsaDetector.Default)
     {
     }
 
     /// <summary>Creates the backend on a given instruction set (tests force the portable path with this).</summary>
     internal CpuBackend(int? threads, CpuIsa isa)
+        : this(threads, isa, isa == CpuIsa.Portable ? IntegerIsa.Portable : IntegerIsaDetector.Default)
+    {
+    }
+
+    /// <summary>Creates the backend on given FP and integer instruction sets (tests run every path the machine has).</summary>
+    internal CpuBackend(int? threads, CpuIsa isa, IntegerIsa integerIsa)
     {
         int count = threads ?? Environment.ProcessorCount;
         CpuChecks.True(count >= 1, nameof(CpuBackend), nameof(threads), $"must be ≥ 1, got {count}");
         CpuChecks.True(CpuIsaDetector.IsSupported(isa), nameof(CpuBackend), "isa", $"{isa} is not supported by this processor");
         _parallel = new CpuParallel(count);
         _gemm = GemmEngine.Create(isa);
+        CpuChecks.True(IntegerIsaDetector.IsSupported(integerIsa), nameof(CpuBackend), "integerIsa", $"{integerIsa} is not supported by this processor");
+        _integerIsa = integerIsa;
     }
 
     public string Name => "cpu";
@@ -49,6 +60,12 @@ public sealed class CpuBackend : IComputeBackend
     };
 
     internal CpuIsa Isa => _gemm.Isa;
+
+    /// <summary>The integer kernels' path, e.g. <c>AVX-VNNI vpdpbusd 4x16</c>.</summary>
+    public string IntegerInstructionSet => IntegerIsaDetector.Describe(_integerIsa);
+
+    /// <summary>The integer kernels' path.</summary>
+    public IntegerIsa IntegerIsa => _integerIsa;
 
     /// <summary>AVX-only helpers (transposes) follow the chosen ISA, so forcing the portable path tests their fallback.</summary>
     private bool UseAvx => _gemm.Isa != CpuIsa.Portable;
@@ -95,9 +112,79 @@ public sealed class CpuBackend : IComputeBackend
         return new CpuPreparedConv2d(layer, cin, cout, ks, stride, padding, packed, bias?.Data.ToArray(), _gemm);
     }
 
+    public bool Supports(KernelSpec spec) => spec.Precision.IsFloat || IntegerPrecisions.IsKnown(spec.Precision);
+
+    public IPreparedLinear PrepareQuantizedLinear(LayerInfo layer, QuantizedLayer weights, Tensor? bias)
+    {
+        const string op = nameof(PrepareQuantizedLinear);
+        CpuChecks.NotNull(op, nameof(layer), layer);
+        CpuChecks.True(layer.WeightShape.Length is 2 or 4, op, nameof(layer), $"expected a weight [out, in] (or [out, in, 1, 1]), got {Tensor.FormatShape(layer.WeightShape)} for {layer.QualifiedName}");
+        int n = layer.WeightShape[0], k = (int)(layer.ParameterCount / Math.Max(1, n));
+        IntegerPrecisions.Check(layer, weights, n, k, k, Name);
+        if (bias is not null) CpuChecks.Length(op, nameof(bias), bias, n);
+        return new CpuQuantizedLinear(layer, k, n, IntegerWeights.Create(weights, 1, bias?.Data.ToArray(), _integerIsa, layer.QualifiedName), _gemm);
+    }
+
+    public IPreparedConv2d PrepareQuantizedConv2d(LayerInfo layer, QuantizedLayer weights, Tensor? bias, int stride, int padding)
+    {
+        const string op = nameof(PrepareQuantizedConv2d);
+        CpuChecks.NotNull(op, nameof(layer), layer);
+        var shape = layer.WeightShape;
+        CpuChecks.True(shape.Length == 4 && shape[0] >= 1 && shape[1] >= 1 && shape[2] >= 1 && shape[3] == shape[2], op, nameof(layer),
+            $"expected a square kernel [out, in, k, k], got {Tensor.FormatShape(shape)} for {layer.QualifiedName}");
+        CpuChecks.Positive(op, nameof(stride), stride);
+        CpuChecks.True(padding >= 0, op, nameof(padding), $"must be ≥ 0, got {padding}");
+        int cout = shape[0], cin = shape[1], ks = shape[2];
+        IntegerPrecisions.Check(layer, weights, cout, cin * ks * ks, cin, Name);
+        if (bias is not null) CpuChecks.Length(op, nameof(bias), bias, cout);
+        return new CpuQuantizedConv2d(layer, cin, cout, ks, stride, padding, IntegerWeights.Create(weights, ks * ks, bias?.Data.ToArray(), _integerIsa, layer.QualifiedName), _gemm);
+    }
+
+    /// <summary>Weight bytes a prepared layer keeps resident (FP32 panels, or integer panels with their scales): memory accounting.</summary>
+    public static long ResidentWeightBytes(object prepared) => prepared switch
+    {
+        CpuPreparedLinear l => 4L * (l.Weights.PanelCount * l.Weights.PanelStride + (l.Bias?.Length ?? 0)),
+        CpuPreparedConv2d c => 4L * (c.Weights.PanelCount * c.Weights.PanelStride + (c.Bias?.Length ?? 0)),
+        CpuQuantizedLinear q => q.Weights.ResidentBytes,
+        CpuQuantizedConv2d q => q.Weights.ResidentBytes,
+        _ => 0,
+    };
+
+    private Tensor QuantizedLinear(CpuQuantizedLinear q, Tensor x, int[] shape, LinearSchedule schedule)
+    {
+        var y = Output(shape);
+        int m = x.Length / q.InFeatures;
+        if (m == 0) return y;
+        if (q.Weights.QuantizesInput)
+            IntegerLinearDriver.Run(_parallel, q.Weights, x.Data, m, q.InFeatures, q.OutFeatures, y.Data, x.Rank >= 2 ? x.Dim(-2) : 1);
+        else
+        {
+            WeightOnlyLinearDriver.Run(q.Engine, _parallel, x.Data, schedule, q.Weights.Stored!, q.Weights.Bias, y.Data);
+            BosRows.Write(q.Weights.Bos, y.Data, m, q.OutFeatures, x.Rank >= 2 ? x.Dim(-2) : 1);
+        }
+        return y;
+    }
+
+    private Tensor QuantizedConv2d(CpuQuantizedConv2d q, Tensor x, in ConvGeometry g, int[] shape, in ConvSchedule schedule)
+    {
+        var y = Output(shape);
+        if (y.Length == 0) return y;
+        if (q.Weights.QuantizesInput) IntegerConv2dDriver.Run(_parallel, q.Weights, x.Data, x.Dim(0), g, q.OutChannels, y.Data);
+        else WeightOnlyConv2dDriver.Run(q.Engine, _parallel, x.Data, schedule, q.Weights.Stored!, q.Weights.Bias, y.Data);
+        return y;
+    }
+
     public Tensor Linear(IPreparedLinear layer, Tensor x)
     {
         const string op = nameof(Linear);
+        if (layer is CpuQuantizedLinear q)
+        {
+            CpuChecks.MinRank(op, nameof(x), x, 1);
+            CpuChecks.True(x.Dim(-1) == q.InFeatures, op, nameof(x), $"last dimension must be {q.InFeatures} for {q.Layer.QualifiedName}, got {Tensor.FormatShape(x.Shape)}");
+            var qShape = x.ShapeArray();
+            qShape[^1] = q.OutFeatures;
+            return QuantizedLinear(q, x, qShape, LinearSchedule.For(q.Engine, _parallel.Threads, x.Length / q.InFeatures, q.InFeatures, q.OutFeatures));
+        }
         if (layer is not CpuPreparedLinear l) throw CpuChecks.Fail(op, nameof(layer), $"was not prepared by the CPU backend ({layer?.GetType().Name ?? "null"})");
         CpuChecks.MinRank(op, nameof(x), x, 1);
         CpuChecks.True(x.Dim(-1) == l.InFeatures, op, nameof(x), $"last dimension must be {l.InFeatures} for {l.Layer.QualifiedName}, got {Tensor.FormatShape(x.Shape)}");
@@ -112,6 +199,15 @@ public sealed class CpuBackend : IComputeBackend
     public Tensor Conv2d(IPreparedConv2d layer, Tensor x)
     {
         const string op = nameof(Conv2d);
+        if (layer is CpuQuantizedConv2d q)
+        {
+            CpuChecks.Rank(op, nameof(x), x, 4);
+            CpuChecks.True(x.Dim(1) == q.InChannels, op, nameof(x), $"expected {q.InChannels} channels for {q.Layer.QualifiedName}, got {Tensor.FormatShape(x.Shape)}");
+            var qg = new ConvGeometry(q.InChannels, x.Dim(2), x.Dim(3), q.KernelSize, q.Stride, q.Padding);
+            CpuChecks.True(qg.Height + 2 * qg.Padding >= qg.Kernel && qg.Width + 2 * qg.Padding >= qg.Kernel, op, nameof(x),
+                $"input {Tensor.FormatShape(x.Shape)} is smaller than the {qg.Kernel}x{qg.Kernel} kernel of {q.Layer.QualifiedName}");
+            return QuantizedConv2d(q, x, qg, [x.Dim(0), q.OutChannels, qg.OutHeight, qg.OutWidth], ConvSchedule.For(q.Engine, _parallel.Threads, x.Dim(0), qg, q.OutChannels));
+        }
         if (layer is not CpuPreparedConv2d c) throw CpuChecks.Fail(op, nameof(layer), $"was not prepared by the CPU backend ({layer?.GetType().Name ?? "null"})");
         CpuChecks.Rank(op, nameof(x), x, 4);
         CpuChecks.True(x.Dim(1) == c.InChannels, op, nameof(x), $"expected {c.InChannels} channels for {c.Layer.QualifiedName}, got {Tensor.FormatShape(x.Shape)}");
@@ -131,6 +227,8 @@ public sealed class CpuBackend : IComputeBackend
     {
         const string op = nameof(Specialize);
         CpuChecks.NotNull(op, nameof(spec), spec);
+        if (!Supports(spec))
+            throw new Diagnostics.MixDQException(Diagnostics.ErrorCodes.PrecisionNotSupported, $"the {Name} backend has no kernel for {spec}", item: spec.ToString());
         var w = spec.WeightShape;
         var x = spec.InputShape;
         if (spec.Op == LayerKind.Linear)
@@ -149,8 +247,13 @@ public sealed class CpuBackend : IComputeBackend
     public Tensor Linear(IPreparedLinear layer, Tensor x, IKernel kernel)
     {
         const string op = nameof(Linear);
-        if (layer is not CpuPreparedLinear l) throw CpuChecks.Fail(op, nameof(layer), $"was not prepared by the CPU backend ({layer?.GetType().Name ?? "null"})");
         if (kernel is not CpuKernel k || k.Spec.Op != LayerKind.Linear) throw CpuChecks.Fail(op, nameof(kernel), "is not a linear kernel of the CPU backend");
+        if (layer is CpuQuantizedLinear q)
+        {
+            k.Spec.CheckCall(q.Layer, x);
+            return QuantizedLinear(q, x, k.OutputShape, k.Linear);
+        }
+        if (layer is not CpuPreparedLinear l) throw CpuChecks.Fail(op, nameof(layer), $"was not prepared by the CPU backend ({layer?.GetType().Name ?? "null"})");
         k.Spec.CheckCall(l.Layer, x);
         var y = Output(k.OutputShape);
         if (k.Linear.M > 0) LinearDriver.Run(l.Engine, _parallel, x.Data, k.Linear, l.Weights, l.Bias, y.Data);
@@ -160,8 +263,13 @@ public sealed class CpuBackend : IComputeBackend
     public Tensor Conv2d(IPreparedConv2d layer, Tensor x, IKernel kernel)
     {
         const string op = nameof(Conv2d);
-        if (layer is not CpuPreparedConv2d c) throw CpuChecks.Fail(op, nameof(layer), $"was not prepared by the CPU backend ({layer?.GetType().Name ?? "null"})");
         if (kernel is not CpuKernel k || k.Spec.Op != LayerKind.Conv2d) throw CpuChecks.Fail(op, nameof(kernel), "is not a conv2d kernel of the CPU backend");
+        if (layer is CpuQuantizedConv2d q)
+        {
+            k.Spec.CheckCall(q.Layer, x, q.Stride, q.Padding);
+            return QuantizedConv2d(q, x, k.Conv.Geometry, k.OutputShape, k.Conv);
+        }
+        if (layer is not CpuPreparedConv2d c) throw CpuChecks.Fail(op, nameof(layer), $"was not prepared by the CPU backend ({layer?.GetType().Name ?? "null"})");
         k.Spec.CheckCall(c.Layer, x, c.Stride, c.Padding);
         var y = Output(k.OutputShape);
         if (y.Length > 0) Conv2dDriver.Run(c.Engine, _parallel, x.Data, k.Conv, c.Weights, c.Bias, y.Data);

@@ -1,3 +1,4 @@
+using MixDQ.Runtime.Quantization;
 using MixDQ.Runtime.Tensors;
 
 namespace MixDQ.Runtime.Backends.Reference;
@@ -12,15 +13,62 @@ public sealed class ReferenceBackend : IComputeBackend
 
     private sealed record Linear_(LayerInfo Layer, Tensor Weight, Tensor? Bias) : IPreparedLinear
     {
+        public Simulated? Simulation { get; init; }
+
         public int InFeatures => Weight.Dim(1);
         public int OutFeatures => Weight.Dim(0);
     }
 
     private sealed record Conv_(LayerInfo Layer, Tensor Weight, Tensor? Bias, int Stride, int Padding) : IPreparedConv2d
     {
+        public Simulated? Simulation { get; init; }
+
         public int InChannels => Weight.Dim(1);
         public int OutChannels => Weight.Dim(0);
         public int KernelSize => Weight.Dim(2);
+    }
+
+    /// <summary>
+    /// A quantized layer by exact simulation (the oracle of the integer kernels): the weight dequantized to FP,
+    /// each input segment fake-quantized with its quantizer, the BOS row at token 0 of every sequence.
+    /// </summary>
+    private sealed record Simulated(QuantizedLayer Quantized)
+    {
+        public Tensor FakeQuantize(Tensor x, int channelAxisStride, int channels)
+        {
+            if (!Quantized.QuantizesInput) return x;
+            var y = x.Clone();
+            // Channel c of element i: (i / channelAxisStride) % channels.
+            var segmentOf = new ActivationQuantParams[channels];
+            int c0 = 0;
+            foreach (var s in Quantized.Input)
+            {
+                for (int c = c0; c < c0 + s.Channels; c++) segmentOf[c] = s.Params;
+                c0 += s.Channels;
+            }
+            for (int i = 0; i < y.Length; i++)
+            {
+                var q = segmentOf[i / channelAxisStride % channels];
+                y.Data[i] = q.Dequantize(q.Quantize(y.Data[i]));
+            }
+            return y;
+        }
+    }
+
+    public bool Supports(KernelSpec spec) => spec.Precision.IsFloat || IntegerPrecisions.IsKnown(spec.Precision);
+
+    public IPreparedLinear PrepareQuantizedLinear(LayerInfo layer, QuantizedLayer weights, Tensor? bias)
+    {
+        int n = layer.WeightShape[0], k = (int)(layer.ParameterCount / n);
+        IntegerPrecisions.Check(layer, weights, n, k, k, Name);
+        return new Linear_(layer, new Tensor(weights.Weight.Dequantize(), n, k), bias) { Simulation = new Simulated(weights) };
+    }
+
+    public IPreparedConv2d PrepareQuantizedConv2d(LayerInfo layer, QuantizedLayer weights, Tensor? bias, int stride, int padding)
+    {
+        var shape = layer.WeightShape;
+        IntegerPrecisions.Check(layer, weights, shape[0], shape[1] * shape[2] * shape[3], shape[1], Name);
+        return new Conv_(layer, new Tensor(weights.Weight.Dequantize(), shape), bias, stride, padding) { Simulation = new Simulated(weights) };
     }
 
     public IPreparedLinear PrepareLinear(LayerInfo layer, Tensor weight, Tensor? bias)
@@ -36,6 +84,7 @@ public sealed class ReferenceBackend : IComputeBackend
     {
         var l = (Linear_)layer;
         int k = l.InFeatures, n = l.OutFeatures, m = x.Length / k;
+        if (l.Simulation is not null) x = l.Simulation.FakeQuantize(x, 1, k);
         var shape = x.ShapeArray();
         shape[^1] = n;
         var y = Tensor.Zeros(shape);
@@ -46,6 +95,12 @@ public sealed class ReferenceBackend : IComputeBackend
                 for (int p = 0; p < k; p++) s += (double)x.Data[i * k + p] * l.Weight.Data[j * k + p];
                 y.Data[i * n + j] = (float)s;
             }
+        var bos = l.Simulation?.Quantized.BosRow;
+        if (bos is not null)
+        {
+            int tokens = x.Rank >= 2 ? x.Dim(-2) : 1;
+            for (int i = 0; i < m; i += tokens) bos.CopyTo(y.Data, (long)i * n);
+        }
         return y;
     }
 
@@ -53,6 +108,7 @@ public sealed class ReferenceBackend : IComputeBackend
     {
         var c = (Conv_)layer;
         int b = x.Dim(0), ci = x.Dim(1), h = x.Dim(2), w = x.Dim(3);
+        if (c.Simulation is not null) x = c.Simulation.FakeQuantize(x, h * w, ci);
         int co = c.OutChannels, k = c.KernelSize, s = c.Stride, pad = c.Padding;
         int oh = (h + 2 * pad - k) / s + 1, ow = (w + 2 * pad - k) / s + 1;
         var y = Tensor.Zeros(b, co, oh, ow);
