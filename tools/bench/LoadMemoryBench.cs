@@ -1,6 +1,8 @@
 using System.Diagnostics;
 using System.Text.Json;
+using MixDQ.Runtime.Backends;
 using MixDQ.Runtime.Backends.Cpu;
+using MixDQ.Runtime.Compiled;
 using MixDQ.Runtime.Pipelines;
 using MixDQ.Runtime.Tensors;
 
@@ -60,20 +62,13 @@ internal static class LoadMemoryBench
                 Console.WriteLine();
                 Console.WriteLine($"{label}: {dir}");
                 Console.WriteLine($"  weights: {w.HeldFp32 / MB:F1} MB FP32 held by the runtime, {w.FileFp32 / MB:F1} MB FP32 in the files, {w.OnDisk / MB:F1} MB on disk");
-                Console.WriteLine($"  {"run",3} {"load s",7} {"VmHWM MB",9} {"x w",6} {"base MB",8} {"(HWM-base)/w",13} {"VmRSS MB",9} {"RssAnon",8} {"RssFile",8} {"heap MB",8} {"live MB",8} {"gen2",5}");
+                Console.WriteLine($"  {"run",3} {"load s",7} {"cpu s",6} {"VmHWM MB",9} {"x w",6} {"base MB",8} {"(HWM-base)/w",13} {"VmRSS MB",9} {"RssAnon",8} {"RssFile",8} {"heap MB",8} {"live MB",8} {"gen2",5}");
                 for (int r = 1; r <= runs; r++)
                 {
-                    var child = ChildProcess.RunSelf("load-memory-child", "--model", dir, "--threads", args.Threads.ToString(System.Globalization.CultureInfo.InvariantCulture));
-                    if (child.ExitCode != 0)
-                    {
-                        Console.Error.WriteLine($"  run {r} failed (exit {child.ExitCode}):\n{child.StdErr}{child.StdOut}");
-                        return 1;
-                    }
-                    var m = JsonSerializer.Deserialize<LoadMeasurement>(child.StdOut.Trim().Split('\n')[^1])
-                            ?? throw new InvalidOperationException("the child printed no measurement");
+                    if (MeasureInChild(args.Threads, "--model", dir) is not { } m) return 1;
                     double ratio = m.VmHwm / (double)w.HeldFp32;
                     allMet &= ratio <= Target;
-                    Console.WriteLine($"  {r,3} {m.LoadMs / 1000,7:F2} {m.VmHwm / MB,9:F1} {ratio,6:F3} {m.BaseRss / MB,8:F1} {(m.VmHwm - m.BaseRss) / (double)w.HeldFp32,13:F3} " +
+                    Console.WriteLine($"  {r,3} {m.LoadMs / 1000,7:F2} {m.CpuMs / 1000,6:F2} {m.VmHwm / MB,9:F1} {ratio,6:F3} {m.BaseRss / MB,8:F1} {(m.VmHwm - m.BaseRss) / (double)w.HeldFp32,13:F3} " +
                                       $"{m.VmRss / MB,9:F1} {m.RssAnon / MB,8:F1} {m.RssFile / MB,8:F1} {m.HeapAfterLoad / MB,8:F1} {m.HeapLive / MB,8:F1} {m.Gen2Collections,5}");
                 }
             }
@@ -87,26 +82,50 @@ internal static class LoadMemoryBench
         }
     }
 
-    /// <summary>The child: load, measure, print one JSON line.</summary>
+    /// <summary>One load in a fresh child process (<see cref="Child"/>); null (after printing why) when it failed.</summary>
+    public static LoadMeasurement? MeasureInChild(int threads, params string[] source)
+    {
+        var child = ChildProcess.RunSelf(["load-memory-child", .. source, "--threads", threads.ToString(System.Globalization.CultureInfo.InvariantCulture)]);
+        if (child.ExitCode != 0)
+        {
+            Console.Error.WriteLine($"  the load failed (exit {child.ExitCode}):\n{child.StdErr}{child.StdOut}");
+            return null;
+        }
+        return JsonSerializer.Deserialize<LoadMeasurement>(child.StdOut.Trim().Split('\n')[^1])
+               ?? throw new InvalidOperationException("the child printed no measurement");
+    }
+
+    /// <summary>
+    /// The child: load a folder (<c>--model DIR</c>) or a compiled artifact (<c>--artifact FILE --plan-hash HASH</c>, an
+    /// FP32 plan) on the CPU backend, measure, print one JSON line.
+    /// </summary>
     public static int Child(BenchArgs args)
     {
-        string dir = args.String("--model") ?? throw new BenchUsageException("load-memory-child needs --model DIR");
+        string? dir = args.String("--model");
+        string? artifact = args.String("--artifact");
+        if ((dir is null) == (artifact is null))
+            throw new BenchUsageException("load-memory-child needs --model DIR or --artifact FILE --plan-hash HASH");
         var before = ProcStatus.Read();
         int gen2Before = GC.CollectionCount(2);
+        var cpuBefore = Process.GetCurrentProcess().TotalProcessorTime;
         var sw = Stopwatch.StartNew();
-        using var pipeline = DiffusionPipeline.Load(dir, new PipelineLoadOptions { Backend = new CpuBackend(args.Threads) });
+        using var pipeline = dir is not null
+            ? DiffusionPipeline.Load(dir, new PipelineLoadOptions { Backend = new CpuBackend(args.Threads) })
+            : CompiledModelLoader.LoadPipeline(artifact!, args.String("--plan-hash") ?? throw new BenchUsageException("--artifact needs --plan-hash HASH"),
+                _ => LayerPrecision.Fp32, MixDQDevice.FromBackend(new CpuBackend(args.Threads)));
         double loadMs = sw.Elapsed.TotalMilliseconds;
+        double cpuMs = (Process.GetCurrentProcess().TotalProcessorTime - cpuBefore).TotalMilliseconds;
         var after = ProcStatus.Read();
         long heapAfterLoad = GC.GetTotalMemory(forceFullCollection: false);
         int gen2 = GC.CollectionCount(2) - gen2Before;
         long heapLive = GC.GetTotalMemory(forceFullCollection: true);
         GC.KeepAlive(pipeline);
-        var m = new LoadMeasurement(loadMs, after.VmHwm, after.VmRss, after.RssAnon, after.RssFile, before.VmRss, heapAfterLoad, heapLive, gen2);
+        var m = new LoadMeasurement(loadMs, cpuMs, after.VmHwm, after.VmRss, after.RssAnon, after.RssFile, before.VmRss, heapAfterLoad, heapLive, gen2);
         Console.WriteLine(JsonSerializer.Serialize(m));
         return 0;
     }
 }
 
-/// <summary>What one child reports (bytes, milliseconds).</summary>
-internal sealed record LoadMeasurement(double LoadMs, long VmHwm, long VmRss, long RssAnon, long RssFile, long BaseRss,
+/// <summary>What one child reports (bytes, milliseconds; CpuMs: user + system time of all its threads during the load).</summary>
+internal sealed record LoadMeasurement(double LoadMs, double CpuMs, long VmHwm, long VmRss, long RssAnon, long RssFile, long BaseRss,
     long HeapAfterLoad, long HeapLive, int Gen2Collections);

@@ -5,7 +5,7 @@ using MixDQ.Runtime.Backends;
 using MixDQ.Runtime.Backends.Cpu;
 using MixDQ.Runtime.Tensors;
 
-// Benchmarks of the runtime: CPU kernels (gemm, ops), model loading memory (load-memory) and
+// Benchmarks of the runtime: CPU kernels (gemm, ops), model loading memory and time (load-memory, load-time) and
 // end-to-end generation against PyTorch (generate). See README.md.
 // Usage: dotnet run -c Release --project tools/bench -- <command> [--threads N] [--runs N] ...
 CultureInfo.CurrentCulture = CultureInfo.InvariantCulture;
@@ -20,6 +20,7 @@ try
     {
         case "load-memory": return LoadMemoryBench.Run(options);
         case "load-memory-child": return LoadMemoryBench.Child(options);
+        case "load-time": return LoadTimeBench.Run(options);
         case "generate": return GenerateBench.Run(options);
         case "int8": return IntegerBench.Run(options);
     }
@@ -33,7 +34,7 @@ catch (BenchUsageException e)
 if (command is not ("gemm" or "ops"))
 {
     Console.Error.WriteLine($"unknown benchmark '{command}'; available: gemm (compute-bound kernels), ops (memory-bound ops), " +
-                            "load-memory (peak memory of loading a model), generate (image generation vs PyTorch), " +
+                            "load-memory (peak memory of loading a model), load-time (an SD-Turbo-sized load), generate (image generation vs PyTorch), " +
                             "int8 (integer GEMM/conv vs FP32 and PyTorch INT8)");
     return 2;
 }

@@ -8,19 +8,32 @@ using MixDQ.Runtime.Text;
 
 namespace MixDQ.Bench;
 
+/// <summary>How big a UNet <see cref="SyntheticModel"/> writes.</summary>
+internal enum SyntheticUnet
+{
+    /// <summary>SD-Turbo's widths with fewer layers and levels (417 MB of FP32).</summary>
+    Small,
+
+    /// <summary>SD-Turbo's exact UNet config (865 M parameters, 3.46 GB of FP32).</summary>
+    SdTurbo,
+}
+
 /// <summary>
 /// Writes a random StableDiffusionPipeline folder with SD-Turbo's layer widths (CLIP hidden 1024, UNet
 /// 320/640 channels with 64-wide heads and 1024-wide cross-attention, SD VAE decoder widths) but fewer
 /// layers and levels, so that it weighs a few hundred MB: big enough that loading costs show, small
-/// enough to write and load in seconds on a shared 2-core machine. The weights are uniform noise with
-/// 1/√fan_in scale; only their size matters to a memory benchmark.
+/// enough to write and load in seconds on a shared 2-core machine; or with SD-Turbo's exact UNet
+/// (<see cref="SyntheticUnet.SdTurbo"/>) and the same small text encoder and VAE. The weights are uniform
+/// noise with 1/√fan_in scale; only their size matters to a loading benchmark. Each tensor is generated
+/// while its turn to be written comes (from a generator seeded by its name), so writing holds one
+/// tensor at a time.
 /// </summary>
 internal static class SyntheticModel
 {
     private static readonly JsonSerializerOptions Indented = new() { WriteIndented = true };
 
     /// <summary>Writes the folder; returns the size of each component's weights file, for the log.</summary>
-    public static string Write(string directory, DType weightType)
+    public static string Write(string directory, DType weightType, SyntheticUnet unet = SyntheticUnet.Small)
     {
         Directory.CreateDirectory(directory);
         WriteJson(Path.Combine(directory, "model_index.json"), new JsonObject
@@ -36,13 +49,12 @@ internal static class SyntheticModel
             ["feature_extractor"] = new JsonArray(null, null),
             ["requires_safety_checker"] = false,
         });
-        var rng = new Xorshift(1);
         WriteComponent(directory, "text_encoder", "model.safetensors", ClipConfig(),
-            json => ClipTextModel.ExpectedTensors(ClipTextConfig.Parse(json, "text_encoder/config.json"), withProjection: false), rng, weightType);
-        WriteComponent(directory, "unet", "diffusion_pytorch_model.safetensors", UnetConfig(),
-            json => UNet2DConditionModel.ExpectedTensors(UNet2DConditionConfig.Parse(json, "unet/config.json")), rng, weightType);
+            json => ClipTextModel.ExpectedTensors(ClipTextConfig.Parse(json, "text_encoder/config.json"), withProjection: false), weightType);
+        WriteComponent(directory, "unet", "diffusion_pytorch_model.safetensors", unet == SyntheticUnet.SdTurbo ? SdTurboUnetConfig() : UnetConfig(),
+            json => UNet2DConditionModel.ExpectedTensors(UNet2DConditionConfig.Parse(json, "unet/config.json")), weightType);
         WriteComponent(directory, "vae", "diffusion_pytorch_model.safetensors", VaeConfig(),
-            json => AutoencoderKLDecoder.ExpectedTensors(AutoencoderKLConfig.Parse(json, "vae/config.json")), rng, weightType);
+            json => AutoencoderKLDecoder.ExpectedTensors(AutoencoderKLConfig.Parse(json, "vae/config.json")), weightType);
         WriteTokenizer(Path.Combine(directory, "tokenizer"));
         WriteJson(Path.Combine(directory, "scheduler", "scheduler_config.json"), new JsonObject
         {
@@ -75,14 +87,23 @@ internal static class SyntheticModel
     }
 
     private static void WriteComponent(string root, string name, string fileName, JsonObject config,
-        Func<string, IReadOnlyList<TensorInfo>> expected, Xorshift rng, DType weightType)
+        Func<string, IReadOnlyList<TensorInfo>> expected, DType weightType)
     {
         string dir = Path.Combine(root, name);
         Directory.CreateDirectory(dir);
         string json = config.ToJsonString(Indented);
         File.WriteAllText(Path.Combine(dir, "config.json"), json);
-        var tensors = expected(json).ToDictionary(t => t.Name, t => RandomTensor(t, rng));
-        SafetensorsWriter.WriteTensors(Path.Combine(dir, fileName), tensors, weightType, new Dictionary<string, string> { ["format"] = "pt" });
+        var entries = expected(json).Select(t => new SafetensorsStreamEntry(t.Name, weightType, t.Shape,
+            stream => stream.Write(SafetensorsEntry.FromTensor(t.Name, RandomTensor(t, new Xorshift(SeedOf(t.Name))), weightType).Data.Span)));
+        SafetensorsWriter.WriteStreamed(Path.Combine(dir, fileName), entries, new Dictionary<string, string> { ["format"] = "pt" });
+    }
+
+    /// <summary>A seed from the tensor's name (FNV-1a), so its values do not depend on the order tensors are written in.</summary>
+    private static uint SeedOf(string name)
+    {
+        uint h = 2166136261;
+        foreach (char c in name) h = (h ^ c) * 16777619;
+        return h;
     }
 
     private static Tensor RandomTensor(TensorInfo info, Xorshift rng)
@@ -143,6 +164,61 @@ internal static class SyntheticModel
         ["num_attention_heads"] = null,
         ["center_input_sample"] = false,
         ["addition_embed_type"] = null,
+    };
+
+    /// <summary>stabilityai/sd-turbo's unet/config.json (the fields the runtime reads).</summary>
+    private static JsonObject SdTurboUnetConfig() => new()
+    {
+        ["_class_name"] = "UNet2DConditionModel",
+        ["_diffusers_version"] = "0.24.0.dev0",
+        ["act_fn"] = "silu",
+        ["addition_embed_type"] = null,
+        ["addition_embed_type_num_heads"] = 64,
+        ["addition_time_embed_dim"] = null,
+        ["attention_head_dim"] = new JsonArray(5, 10, 20, 20),
+        ["attention_type"] = "default",
+        ["block_out_channels"] = new JsonArray(320, 640, 1280, 1280),
+        ["center_input_sample"] = false,
+        ["class_embed_type"] = null,
+        ["class_embeddings_concat"] = false,
+        ["conv_in_kernel"] = 3,
+        ["conv_out_kernel"] = 3,
+        ["cross_attention_dim"] = 1024,
+        ["cross_attention_norm"] = null,
+        ["down_block_types"] = new JsonArray("CrossAttnDownBlock2D", "CrossAttnDownBlock2D", "CrossAttnDownBlock2D", "DownBlock2D"),
+        ["downsample_padding"] = 1,
+        ["dropout"] = 0.0,
+        ["dual_cross_attention"] = false,
+        ["encoder_hid_dim"] = null,
+        ["encoder_hid_dim_type"] = null,
+        ["flip_sin_to_cos"] = true,
+        ["freq_shift"] = 0,
+        ["in_channels"] = 4,
+        ["layers_per_block"] = 2,
+        ["mid_block_only_cross_attention"] = null,
+        ["mid_block_scale_factor"] = 1,
+        ["mid_block_type"] = "UNetMidBlock2DCrossAttn",
+        ["norm_eps"] = 1e-05,
+        ["norm_num_groups"] = 32,
+        ["num_attention_heads"] = null,
+        ["num_class_embeds"] = null,
+        ["only_cross_attention"] = false,
+        ["out_channels"] = 4,
+        ["projection_class_embeddings_input_dim"] = null,
+        ["resnet_out_scale_factor"] = 1.0,
+        ["resnet_skip_time_act"] = false,
+        ["resnet_time_scale_shift"] = "default",
+        ["reverse_transformer_layers_per_block"] = null,
+        ["sample_size"] = 64,
+        ["time_cond_proj_dim"] = null,
+        ["time_embedding_act_fn"] = null,
+        ["time_embedding_dim"] = null,
+        ["time_embedding_type"] = "positional",
+        ["timestep_post_act"] = null,
+        ["transformer_layers_per_block"] = 1,
+        ["up_block_types"] = new JsonArray("UpBlock2D", "CrossAttnUpBlock2D", "CrossAttnUpBlock2D", "CrossAttnUpBlock2D"),
+        ["upcast_attention"] = null,
+        ["use_linear_projection"] = true,
     };
 
     private static JsonObject VaeConfig() => new()

@@ -158,6 +158,19 @@ public sealed class CompositeTensorSource : ITensorFile
         t.Data.CopyTo(destination);
     }
 
+    public void ReadFloat32(string name, long start, Span<float> destination)
+    {
+        var source = Find(name);
+        if (source is ITensorFile file)
+        {
+            file.ReadFloat32(name, start, destination);
+            return;
+        }
+        var t = source.ReadFloat32(name);
+        TensorRanges.Check(name, t.Length, start, destination.Length);
+        t.Data.AsSpan((int)start, destination.Length).CopyTo(destination);
+    }
+
     public Tensor? TryReadFloat32(string name) => _byName.ContainsKey(name) ? ReadFloat32(name) : null;
 
     /// <summary>

@@ -158,7 +158,7 @@ public sealed unsafe class SafetensorsFile : ITensorFile
                 $"tensor '{name}' has {count} elements; an FP32 tensor holds at most {Array.MaxLength}", Path, name);
         // Every element is overwritten by the read, so the array need not be zeroed first.
         var data = GC.AllocateUninitializedArray<float>((int)count);
-        ConvertInto(e, data);
+        ConvertInto(e, 0, data);
         return new Tensor(data, e.Info.Shape);
     }
 
@@ -167,17 +167,24 @@ public sealed unsafe class SafetensorsFile : ITensorFile
         var e = Find(name);
         if (destination.Length != e.Info.ElementCount)
             throw new ArgumentException($"tensor '{name}' has {e.Info.ElementCount} elements, the destination {destination.Length}", nameof(destination));
-        ConvertInto(e, destination);
+        ConvertInto(e, 0, destination);
+    }
+
+    public void ReadFloat32(string name, long start, Span<float> destination)
+    {
+        var e = Find(name);
+        TensorRanges.Check(name, e.Info.ElementCount, start, destination.Length);
+        ConvertInto(e, start, destination);
     }
 
     /// <summary>
-    /// Reads and converts in chunks (so tensors whose stored bytes exceed one span, over 2 GiB, still
-    /// convert): F32 bytes land directly in the destination, other types go through one pooled buffer.
+    /// Reads and converts elements from <paramref name="start"/> on in chunks (so tensors whose stored bytes exceed one
+    /// span, over 2 GiB, still convert): F32 bytes land directly in the destination, other types go through one pooled buffer.
     /// </summary>
-    private void ConvertInto(SafetensorsEntryLocation e, Span<float> destination)
+    private void ConvertInto(SafetensorsEntryLocation e, long start, Span<float> destination)
     {
         var dtype = e.Info.DType;
-        long offset = DataOffset + e.Begin;
+        long offset = DataOffset + e.Begin + start * DTypeInfo.SizeOf(dtype);
         if (dtype == DType.F32)
         {
             const int chunkElements = F32ChunkBytes / sizeof(float);

@@ -87,9 +87,8 @@ internal sealed class ModuleBuilder
             _bindings[path] = qLinear;
             return new LinearOp(info, _backend, qLinear);
         }
-        var w = Read(path + ".weight");
         var b = bias ? Read(path + ".bias") : null;
-        var prepared = _backend!.PrepareLinear(info, w, b);
+        var prepared = PrepareLinear(info, path + ".weight", b);
         _bindings[path] = prepared;
         return new LinearOp(info, _backend, prepared);
     }
@@ -107,9 +106,8 @@ internal sealed class ModuleBuilder
             _bindings[path] = qConv;
             return new ConvOp(info, _backend, qConv);
         }
-        var w = Read(path + ".weight");
         var b = bias ? Read(path + ".bias") : null;
-        var prepared = _backend!.PrepareConv2d(info, w, b, stride, padding);
+        var prepared = PrepareConv2d(info, path + ".weight", b, stride, padding);
         _bindings[path] = prepared;
         return new ConvOp(info, _backend, prepared);
     }
@@ -165,6 +163,21 @@ internal sealed class ModuleBuilder
     /// <summary>A weight by name: read from the bound file, or an element-less stand-in the tracer knows by name.</summary>
     private Tensor Read(string name) =>
         _tracer is not null ? _tracer.Parameter(Component, name, _expected.Last(e => e.Name == name).Shape.ToArray()) : _weights!.Read(name);
+
+    /// <summary>From the weight where it is stored when the backend can read it so (no FP32 copy of it), else from the weight read whole.</summary>
+    private IPreparedLinear PrepareLinear(LayerInfo info, string weightName, Tensor? bias)
+    {
+        if (_tracer is not null || _backend is not IStoredWeightPreparation stored) return _backend!.PrepareLinear(info, Read(weightName), bias);
+        using var weight = _weights!.Open(weightName);
+        return stored.PrepareLinear(info, weight, bias);
+    }
+
+    private IPreparedConv2d PrepareConv2d(LayerInfo info, string weightName, Tensor? bias, int stride, int padding)
+    {
+        if (_tracer is not null || _backend is not IStoredWeightPreparation stored) return _backend!.PrepareConv2d(info, Read(weightName), bias, stride, padding);
+        using var weight = _weights!.Open(weightName);
+        return stored.PrepareConv2d(info, weight, bias, stride, padding);
+    }
 
     private Tensor ReadParameter(string name)
     {

@@ -1,6 +1,8 @@
 using System.Numerics;
 using System.Text;
+using MixDQ.Runtime.Backends;
 using MixDQ.Runtime.Diagnostics;
+using MixDQ.Runtime.IO;
 using MixDQ.Runtime.Tensors;
 
 namespace MixDQ.Runtime.Models;
@@ -120,25 +122,17 @@ public static class WeightBinder
     }
 }
 
-/// <summary>A weights file checked against a module: reads expected tensors by their expected names.</summary>
-/// <remarks>
-/// Most tensors read here live only until the backend has copied them into its own layout (packed GEMM
-/// panels) and are dead right after. The GC frees large arrays only in full collections, which its
-/// allocation budget lets come late, so a model load would reach its peak holding hundreds of MB of dead
-/// copies on top of the prepared weights. Reading therefore collects once more than
-/// <see cref="CollectionBudgetBytes"/> have been read since the last collection: the dead copies stay
-/// under a tenth of the module's weights (at least <see cref="MinCollectionBudgetBytes"/>), at the cost
-/// of about ten full collections per large module and none for small ones.
-/// </remarks>
+/// <summary>
+/// A weights file checked against a module: reads expected tensors by their expected names, whole
+/// (<see cref="Read"/>, for the parameters a module keeps as they are) or in pieces (<see cref="Open"/>, for layer
+/// weights that a backend re-lays out: no FP32 copy of the whole weight is ever made, so loading leaves no dead
+/// copies for the GC to collect and never needs to induce a collection to keep its peak memory low).
+/// </summary>
 public sealed class BoundWeights
 {
-    /// <summary>The smallest budget: modules below ten times this size are read without any collection.</summary>
-    public const long MinCollectionBudgetBytes = 64L << 20;
-
     private readonly IReadOnlyDictionary<string, TensorInfo> _expected;
     private readonly IReadOnlyDictionary<string, string> _fileNameOf;
     private readonly IProgress<MixDQWarning>? _warnings;
-    private long _readSinceCollection;
 
     internal BoundWeights(ITensorSource source, IReadOnlyDictionary<string, TensorInfo> expected,
         IReadOnlyDictionary<string, string> fileNameOf, IProgress<MixDQWarning>? warnings)
@@ -147,14 +141,9 @@ public sealed class BoundWeights
         _expected = expected;
         _fileNameOf = fileNameOf;
         _warnings = warnings;
-        long total = expected.Values.Sum(e => e.ElementCount * sizeof(float));
-        CollectionBudgetBytes = Math.Max(MinCollectionBudgetBytes, total / 10);
     }
 
     public ITensorSource Source { get; }
-
-    /// <summary>FP32 bytes read between two collections (see the remarks); settable for tests.</summary>
-    internal long CollectionBudgetBytes { get; set; }
 
     /// <summary>
     /// The tensor of expected name <paramref name="name"/> in FP32 and in its expected shape. A tensor
@@ -162,26 +151,98 @@ public sealed class BoundWeights
     /// </summary>
     public Tensor Read(string name)
     {
-        if (!_expected.TryGetValue(name, out var info))
-            throw new ArgumentException($"'{name}' is not an expected tensor of this module", nameof(name));
-        FreeConsumedCopies(info.ElementCount * sizeof(float));
+        var info = ExpectedInfo(name);
         var t = Source.ReadFloat32(_fileNameOf[name]);
         if (!t.Shape.SequenceEqual(info.Shape)) t = t.Reshape(info.Shape);
         int bad = NonFinite.Count(t.Data, out int firstIndex);
-        if (bad > 0)
-            _warnings?.Report(new MixDQWarning(ErrorCodes.NonFiniteWeights,
-                $"tensor '{name}' holds {bad} NaN/Inf value(s) (first at flat index {firstIndex})", Source.Origin, name));
+        ReportNonFinite(name, bad, firstIndex);
         return t;
     }
 
-    /// <summary>Collects before a read that would take the bytes read since the last collection past the budget.</summary>
-    private void FreeConsumedCopies(long nextBytes)
+    /// <summary>
+    /// The tensor of expected name <paramref name="name"/> left where it is stored, for a backend to read in pieces
+    /// (<see cref="IStoredWeight"/>). Disposing it reports NaN/±Inf among the elements read, as <see cref="Read"/> does.
+    /// </summary>
+    public BoundWeight Open(string name) => new(this, name, ExpectedInfo(name).Shape, _fileNameOf[name]);
+
+    private TensorInfo ExpectedInfo(string name) => _expected.TryGetValue(name, out var info)
+        ? info
+        : throw new ArgumentException($"'{name}' is not an expected tensor of this module", nameof(name));
+
+    internal void ReportNonFinite(string name, long count, long firstIndex)
     {
-        long since = Interlocked.Add(ref _readSinceCollection, nextBytes) - nextBytes;
-        if (since == 0 || since + nextBytes <= CollectionBudgetBytes) return;
-        Interlocked.Exchange(ref _readSinceCollection, nextBytes);
-        // Non-compacting: the dead copies are large arrays, which are freed in place anyway.
-        GC.Collect(GC.MaxGeneration, GCCollectionMode.Forced, blocking: true, compacting: false);
+        if (count > 0)
+            _warnings?.Report(new MixDQWarning(ErrorCodes.NonFiniteWeights,
+                $"tensor '{name}' holds {count} NaN/Inf value(s) (first at flat index {firstIndex})", Source.Origin, name));
+    }
+}
+
+/// <summary>
+/// One expected weight of a <see cref="BoundWeights"/>, read in pieces: a file's ranges are converted straight into the
+/// caller's buffer; any other source (in-memory weights) is read whole once and sliced.
+/// </summary>
+public sealed class BoundWeight : IStoredWeight, IDisposable
+{
+    private readonly BoundWeights _owner;
+    private readonly string _name;
+    private readonly string _fileName;
+    private readonly int[] _shape;
+    private readonly Lock _gate = new();
+    private Tensor? _whole;
+    private long _nonFinite;
+    private long _firstNonFinite = long.MaxValue;
+    private bool _disposed;
+
+    internal BoundWeight(BoundWeights owner, string name, int[] shape, string fileName)
+    {
+        _owner = owner;
+        _name = name;
+        _shape = shape;
+        _fileName = fileName;
+    }
+
+    /// <summary>The expected name.</summary>
+    public string Name => _name;
+
+    public ReadOnlySpan<int> Shape => _shape;
+
+    public void ReadFloat32(long start, Span<float> destination)
+    {
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        if (_owner.Source is ITensorFile file)
+        {
+            file.ReadFloat32(_fileName, start, destination);
+        }
+        else
+        {
+            var whole = Whole();
+            TensorRanges.Check(_name, whole.Length, start, destination.Length);
+            whole.Data.AsSpan((int)start, destination.Length).CopyTo(destination);
+        }
+        int bad = NonFinite.Count(destination, out int first);
+        if (bad == 0) return;
+        lock (_gate)
+        {
+            _nonFinite += bad;
+            _firstNonFinite = Math.Min(_firstNonFinite, start + first);
+        }
+    }
+
+    /// <summary>The whole weight through <see cref="BoundWeights.Read"/> (which reports NaN/±Inf itself).</summary>
+    public Tensor ReadAll() => _owner.Read(_name);
+
+    private Tensor Whole()
+    {
+        lock (_gate) return _whole ??= _owner.Source.ReadFloat32(_fileName);
+    }
+
+    /// <summary>Reports the NaN/±Inf values among the elements read so far (a <see cref="ErrorCodes.NonFiniteWeights"/> warning).</summary>
+    public void Dispose()
+    {
+        if (_disposed) return;
+        _disposed = true;
+        _whole = null;
+        _owner.ReportNonFinite(_name, _nonFinite, _firstNonFinite);
     }
 }
 

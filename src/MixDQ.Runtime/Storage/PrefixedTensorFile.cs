@@ -56,6 +56,8 @@ internal sealed class PrefixedTensorFile : ITensorFile
 
     public void ReadFloat32(string name, Span<float> destination) => _file.ReadFloat32(Full(name), destination);
 
+    public void ReadFloat32(string name, long start, Span<float> destination) => _file.ReadFloat32(Full(name), start, destination);
+
     public Tensor? TryReadFloat32(string name) => _byName.ContainsKey(name) ? ReadFloat32(name) : null;
 
     public ReadOnlySpan<byte> GetRawBytes(string name) => _file.GetRawBytes(Full(name));

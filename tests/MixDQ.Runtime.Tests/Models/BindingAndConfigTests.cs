@@ -9,13 +9,6 @@ namespace MixDQ.Runtime.Tests.Models;
 
 public sealed class BindingAndConfigTests
 {
-    private sealed class Collect : IProgress<MixDQWarning>
-    {
-        public List<MixDQWarning> Items { get; } = [];
-
-        public void Report(MixDQWarning value) => Items.Add(value);
-    }
-
     [Fact]
     public void MissingUnexpectedAndMisShapedTensorsAreReportedTogether()
     {

@@ -14,10 +14,14 @@ internal sealed unsafe class AlignedBuffer
     private readonly float[] _array;
     private readonly int _offset;
 
-    public AlignedBuffer(int length)
+    /// <param name="length">Floats.</param>
+    /// <param name="zeroed">False leaves the contents unspecified (for a buffer whose every element is written before it is read): no clearing pass.</param>
+    public AlignedBuffer(int length, bool zeroed = true)
     {
         ArgumentOutOfRangeException.ThrowIfNegative(length);
-        _array = GC.AllocateArray<float>(length + AlignmentFloats, pinned: true);
+        _array = zeroed
+            ? GC.AllocateArray<float>(length + AlignmentFloats, pinned: true)
+            : GC.AllocateUninitializedArray<float>(length + AlignmentFloats, pinned: true);
         nuint address = (nuint)Unsafe.AsPointer(ref _array[0]);
         _offset = (int)((64 - (address & 63)) & 63) / sizeof(float);
         Length = length;

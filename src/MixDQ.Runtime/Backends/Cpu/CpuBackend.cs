@@ -14,7 +14,7 @@ namespace MixDQ.Runtime.Backends.Cpu;
 /// W8/W4/W2 with FP activations, see <see cref="IntegerIsa"/>); the others in FP32. Instances are thread-safe: ops share only the pool of released outputs
 /// (<see cref="Release"/>), which is locked.
 /// </summary>
-public sealed class CpuBackend : IComputeBackend
+public sealed class CpuBackend : IComputeBackend, IStoredWeightPreparation
 {
     private readonly CpuParallel _parallel;
     private readonly GemmEngine _gemm;
@@ -86,30 +86,67 @@ public sealed class CpuBackend : IComputeBackend
 
     public IPreparedLinear PrepareLinear(LayerInfo layer, Tensor weight, Tensor? bias)
     {
-        const string op = nameof(PrepareLinear);
-        CpuChecks.NotNull(op, nameof(layer), layer);
-        CpuChecks.NotNull(op, nameof(weight), weight);
-        CpuChecks.True(weight.Rank is 2 or 4, op, nameof(weight), $"expected [out, in] (or [out, in, kh, kw]), got {Tensor.FormatShape(weight.Shape)} for {layer.QualifiedName}");
-        int n = weight.Dim(0), k = n == 0 ? 0 : weight.Length / n;
-        CpuChecks.True(n >= 1 && k >= 1, op, nameof(weight), $"empty weight {Tensor.FormatShape(weight.Shape)} for {layer.QualifiedName}");
-        if (bias is not null) CpuChecks.Length(op, nameof(bias), bias, n);
+        CpuChecks.NotNull(nameof(PrepareLinear), nameof(weight), weight);
+        var (n, k) = LinearDims(layer, weight.Shape, bias);
         var packed = PackedPanels.Pack(weight.Data, n, k, _gemm.Nr);
         return new CpuPreparedLinear(layer, k, n, packed, bias?.Data.ToArray(), _gemm);
     }
 
+    /// <summary>The FP32 layer packed straight from where its weight is stored (converted and packed in one pass, in parallel).</summary>
+    public IPreparedLinear PrepareLinear(LayerInfo layer, IStoredWeight weight, Tensor? bias)
+    {
+        CpuChecks.NotNull(nameof(PrepareLinear), nameof(weight), weight);
+        // Integer layers are prepared from the whole weight: that overload is where their preparation plugs in.
+        if (layer is { Precision.IsFloat: false }) return PrepareLinear(layer, weight.ReadAll(), bias);
+        var (n, k) = LinearDims(layer, weight.Shape, bias);
+        var packed = PackedPanels.Pack(weight, n, k, _gemm.Nr, _parallel);
+        return new CpuPreparedLinear(layer, k, n, packed, bias?.Data.ToArray(), _gemm);
+    }
+
+    /// <summary>Checks a linear layer's weight shape ([out, in] or [out, in, kh, kw]) and bias; returns N (out) and K (in).</summary>
+    private static (int N, int K) LinearDims(LayerInfo layer, ReadOnlySpan<int> shape, Tensor? bias)
+    {
+        const string op = nameof(PrepareLinear);
+        CpuChecks.NotNull(op, nameof(layer), layer);
+        CpuChecks.True(shape.Length is 2 or 4, op, "weight", $"expected [out, in] (or [out, in, kh, kw]), got {Tensor.FormatShape(shape)} for {layer.QualifiedName}");
+        long total = Tensor.ElementCount(shape);
+        int n = shape[0], k = n == 0 ? 0 : (int)(total / n);
+        CpuChecks.True(n >= 1 && k >= 1, op, "weight", $"empty weight {Tensor.FormatShape(shape)} for {layer.QualifiedName}");
+        if (bias is not null) CpuChecks.Length(op, nameof(bias), bias, n);
+        return (n, k);
+    }
+
     public IPreparedConv2d PrepareConv2d(LayerInfo layer, Tensor weight, Tensor? bias, int stride, int padding)
+    {
+        CpuChecks.NotNull(nameof(PrepareConv2d), nameof(weight), weight);
+        var (cout, cin, ks) = ConvDims(layer, weight.Shape, bias, stride, padding);
+        var packed = PackedPanels.Pack(weight.Data, cout, cin * ks * ks, _gemm.Mr);
+        return new CpuPreparedConv2d(layer, cin, cout, ks, stride, padding, packed, bias?.Data.ToArray(), _gemm);
+    }
+
+    /// <summary>The FP32 convolution packed straight from where its weight is stored (converted and packed in one pass, in parallel).</summary>
+    public IPreparedConv2d PrepareConv2d(LayerInfo layer, IStoredWeight weight, Tensor? bias, int stride, int padding)
+    {
+        CpuChecks.NotNull(nameof(PrepareConv2d), nameof(weight), weight);
+        if (layer is { Precision.IsFloat: false }) return PrepareConv2d(layer, weight.ReadAll(), bias, stride, padding);
+        var (cout, cin, ks) = ConvDims(layer, weight.Shape, bias, stride, padding);
+        var packed = PackedPanels.Pack(weight, cout, cin * ks * ks, _gemm.Mr, _parallel);
+        return new CpuPreparedConv2d(layer, cin, cout, ks, stride, padding, packed, bias?.Data.ToArray(), _gemm);
+    }
+
+    /// <summary>Checks a convolution's weight shape [out, in, k, k], bias, stride and padding; returns out, in and k.</summary>
+    private static (int Out, int In, int Kernel) ConvDims(LayerInfo layer, ReadOnlySpan<int> shape, Tensor? bias, int stride, int padding)
     {
         const string op = nameof(PrepareConv2d);
         CpuChecks.NotNull(op, nameof(layer), layer);
-        CpuChecks.Rank(op, nameof(weight), weight, 4);
-        int cout = weight.Dim(0), cin = weight.Dim(1), ks = weight.Dim(2);
-        CpuChecks.True(cout >= 1 && cin >= 1 && ks >= 1 && weight.Dim(3) == ks, op, nameof(weight),
-            $"expected a non-empty square kernel [out, in, k, k], got {Tensor.FormatShape(weight.Shape)} for {layer.QualifiedName}");
+        CpuChecks.True(shape.Length == 4, op, "weight", $"expected rank 4, got {Tensor.FormatShape(shape)}");
+        int cout = shape[0], cin = shape[1], ks = shape[2];
+        CpuChecks.True(cout >= 1 && cin >= 1 && ks >= 1 && shape[3] == ks, op, "weight",
+            $"expected a non-empty square kernel [out, in, k, k], got {Tensor.FormatShape(shape)} for {layer.QualifiedName}");
         CpuChecks.Positive(op, nameof(stride), stride);
         CpuChecks.True(padding >= 0, op, nameof(padding), $"must be ≥ 0, got {padding}");
         if (bias is not null) CpuChecks.Length(op, nameof(bias), bias, cout);
-        var packed = PackedPanels.Pack(weight.Data, cout, cin * ks * ks, _gemm.Mr);
-        return new CpuPreparedConv2d(layer, cin, cout, ks, stride, padding, packed, bias?.Data.ToArray(), _gemm);
+        return (cout, cin, ks);
     }
 
     public bool Supports(KernelSpec spec) => spec.Precision.IsFloat || IntegerPrecisions.IsKnown(spec.Precision);

@@ -12,13 +12,20 @@ internal sealed unsafe class PackedPanels
 {
     private readonly AlignedBuffer _buffer;
 
-    public PackedPanels(int rows, int cols, int width)
+    /// <summary>Floats one task of <see cref="Pack(IStoredWeight, int, int, int, CpuParallel)"/> reads at a time (at least one panel): its scratch stays in L2.</summary>
+    private const int StoredChunkFloats = 64 * 1024;
+
+    /// <param name="rows">Rows of the source matrix.</param>
+    /// <param name="cols">Columns of the source matrix.</param>
+    /// <param name="width">Rows per panel.</param>
+    /// <param name="zeroed">False when the caller writes every element of every panel (the padding rows included).</param>
+    public PackedPanels(int rows, int cols, int width, bool zeroed = true)
     {
         Rows = rows;
         Cols = cols;
         Width = width;
         PanelCount = (rows + width - 1) / width;
-        _buffer = new AlignedBuffer(checked(PanelCount * cols * width));
+        _buffer = new AlignedBuffer(checked(PanelCount * cols * width), zeroed);
     }
 
     public int Rows { get; }
@@ -43,6 +50,33 @@ internal sealed unsafe class PackedPanels
             for (int p = 0; p < packed.PanelCount; p++)
                 Packing.PackPanel(src + (nint)p * width * cols, cols, Math.Min(width, rows - p * width), cols, width, packed.Panel(p), width);
         }
+        return packed;
+    }
+
+    /// <summary>
+    /// Packs a row-major [rows, cols] matrix read from where it is stored, in parallel: each task reads a run of whole
+    /// panels (contiguous rows) into its thread's scratch, which stays in cache, and packs them from there, so every
+    /// element is converted and moved once and no copy of the matrix is made; each task faults in its part of the fresh
+    /// panels with one system call (<see cref="MemoryPages"/>). The panels equal those of
+    /// <see cref="Pack(ReadOnlySpan{float}, int, int, int)"/> on the matrix read whole, bit for bit.
+    /// </summary>
+    public static PackedPanels Pack(IStoredWeight source, int rows, int cols, int width, CpuParallel parallel)
+    {
+        // PackPanel writes every element of every panel, padding rows included.
+        var packed = new PackedPanels(rows, cols, width, zeroed: false);
+        int panelsPerTask = Math.Max(1, StoredChunkFloats / (cols * width));
+        int tasks = (packed.PanelCount + panelsPerTask - 1) / panelsPerTask;
+        parallel.For(tasks, task =>
+        {
+            int p0 = task * panelsPerTask, p1 = Math.Min(packed.PanelCount, p0 + panelsPerTask);
+            int firstRow = p0 * width, rowCount = Math.Min(rows, p1 * width) - firstRow;
+            int count = checked(rowCount * cols);
+            MemoryPages.PopulateForWrite(packed.Panel(p0), (long)(p1 - p0) * packed.PanelStride * sizeof(float));
+            float* scratch = ThreadScratch.Get(ThreadScratch.AuxSlot, count);
+            source.ReadFloat32((long)firstRow * cols, new Span<float>(scratch, count));
+            for (int p = p0; p < p1; p++)
+                Packing.PackPanel(scratch + (nint)(p - p0) * width * cols, cols, Math.Min(width, rows - p * width), cols, width, packed.Panel(p), width);
+        });
         return packed;
     }
 }
