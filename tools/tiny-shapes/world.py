@@ -332,6 +332,28 @@ def indist_prompts(seed: int = 5, count: int = 240) -> List[str]:
     return out
 
 
+EVAL_FORMS_SEEDS = {"heldout": 8, "indist": 9}
+VALIDATION_FORMS_SEEDS = {"heldout": 10, "indist": 11}
+
+
+def forms_prompts(heldout: bool, seed: int) -> List[str]:
+    """Every prompt form in turn (FORMS order), each up to 60 one-shape then 60 two-shape prompts."""
+    return [p for k, form in enumerate(FORMS) for p in form_prompts(form, heldout, seed * 10 + k)]
+
+
+def evaluation_forms_prompts(kind: str) -> List[str]:
+    """The evaluation sets of every prompt form: kind "heldout" (each prompt states a held-out pair) or "indist"."""
+    return forms_prompts(kind == "heldout", EVAL_FORMS_SEEDS[kind])
+
+
+def validation_forms_prompts(kind: str) -> List[str]:
+    """Validation sets of every prompt form (other seeds), less any prompt of an evaluation set: for choosing
+    checkpoints and recipes, so the evaluation sets only report."""
+    evaluation = set(heldout_prompts()) | set(indist_prompts()) | set(evaluation_forms_prompts("heldout")) \
+        | set(evaluation_forms_prompts("indist"))
+    return [p for p in forms_prompts(kind == "heldout", VALIDATION_FORMS_SEEDS[kind]) if p not in evaluation]
+
+
 def _write_lines(path: str, lines: Sequence[str]) -> None:
     with open(path, "w", encoding="ascii", newline="\n") as f:
         f.write("\n".join(lines) + "\n")
@@ -343,6 +365,8 @@ if __name__ == "__main__":
     args = ap.parse_args()
     _write_lines(os.path.join(args.out, "heldout_prompts.txt"), heldout_prompts())
     _write_lines(os.path.join(args.out, "indist_prompts.txt"), indist_prompts())
-    for p in heldout_prompts() + indist_prompts():
+    for kind in ("heldout", "indist"):
+        _write_lines(os.path.join(args.out, f"{kind}_forms_prompts.txt"), evaluation_forms_prompts(kind))
+    for p in heldout_prompts() + indist_prompts() + evaluation_forms_prompts("heldout") + evaluation_forms_prompts("indist"):
         assert parse(p).caption() == p
     print("wrote prompt sets to", args.out)

@@ -33,6 +33,9 @@ public sealed record JudgeResult(
     /// <summary>The image holds exactly as many shapes as the prompt names.</summary>
     public bool CountCorrect => DetectedObjectCount == ExpectedObjectCount;
 
+    /// <summary>Which attributes the prompt states.</summary>
+    public PromptForm Form => TinyShapesScene.FormOf(Objects.Select(o => o.Expected));
+
     /// <summary>Background, count and every stated attribute of every shape are right.</summary>
     public bool Correct => BackgroundCorrect && CountCorrect && Objects.All(o => o.Correct);
 }
