@@ -49,7 +49,7 @@ def main():
             agg = judge.aggregate(rs)
             report[f"{name}/{form}/{steps}step"] = agg
             fmt = lambda v: "–" if v != v else f"{v:.3f}"  # NaN: the form states no such attribute
-            rows.append(f"| {name}.txt | {form} | {steps} | {agg['prompts']} | " + " | ".join(
+            rows.append(f"| {name}_prompts.txt | {form} | {steps} | {agg['prompts']} | " + " | ".join(
                 fmt(agg[k]) for k in ("overall", "background", "count", "shape", "colour", "size", "position")) + " |")
         print(name, steps, report[f"{name}/all/{steps}step"], f"{time.time() - t0:.0f}s", flush=True)
     report["settings"] = {"seconds": round(time.time() - t0)}
