@@ -1,12 +1,12 @@
 #!/usr/bin/env bash
 # Packs MixDQ.Runtime and MixDQ.Sdk into artifacts/packages when their sources changed, then runs the
 # TinyShapes sample, which uses the package exactly as a user would.
-#   tools/sample.sh ["a red circle at the top left on a white background"] [out.png]
+#   tools/sample.sh ["a large red circle at the top left on a white background"] [out.png]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1 DOTNET_SKIP_FIRST_TIME_EXPERIENCE=1
 
-prompt="${1:-a red circle at the top left on a white background}"
+prompt="${1:-a large red circle at the top left on a white background}"
 out="${2:-out.png}"
 version="$(sed -n 's:.*<MixDQVersion>\(.*\)</MixDQVersion>.*:\1:p' Directory.Build.props)"
 feed=artifacts/packages

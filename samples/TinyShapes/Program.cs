@@ -3,7 +3,7 @@ using MixDQ.Runtime.Diagnostics;
 using MixDQ.Runtime.Pipelines;
 using TinyShapes;
 
-// usage: TinyShapes "a red circle at the top left on a white background" out.png [seed]
+// usage: TinyShapes "a large red circle at the top left on a white background" out.png [seed]
 if (args.Length is < 1 or > 3 || args[0] is "-h" or "--help")
 {
     Console.Error.WriteLine("usage: TinyShapes PROMPT [OUT.png] [SEED]");

@@ -7,7 +7,8 @@ namespace MixDQ.Evaluation.Tests;
 
 /// <summary>
 /// The C# judge and its Python port (tools/tiny-shapes/judge.py, used for the model card's PyTorch-side numbers)
-/// must agree on real generated images: soft edges, blends and ghost blobs, not only clean renders.
+/// must agree on real generated images (soft edges, blends, ghost blobs and non-shapes, not only clean renders) and
+/// on which attributes a prompt of each form states.
 /// </summary>
 public class JudgeParityTests
 {
@@ -24,16 +25,18 @@ public class JudgeParityTests
             var image = golden.U8(i.ToString(CultureInfo.InvariantCulture));
             var r = TinyShapesJudge.Score(image, 64, 64, prompts[i]);
             var v = verdicts.RootElement[i];
-            var expected = new List<bool> { v.GetProperty("correct").GetBoolean(), v.GetProperty("background").GetBoolean(), v.GetProperty("count").GetBoolean() };
-            var actual = new List<bool> { r.Correct, r.BackgroundCorrect, r.CountCorrect };
+            var expected = new List<bool?> { v.GetProperty("correct").GetBoolean(), v.GetProperty("background").GetBoolean(), v.GetProperty("count").GetBoolean() };
+            var actual = new List<bool?> { r.Correct, r.BackgroundCorrect, r.CountCorrect };
             int k = 0;
             foreach (var o in v.GetProperty("objects").EnumerateArray())
             {
                 var c = r.Objects[k++];
-                foreach (var (name, value) in new[] { ("found", c.Found), ("shape", c.ShapeCorrect), ("colour", c.ColourCorrect),
-                             ("size", c.SizeCorrect ?? true), ("position", c.PositionCorrect ?? true) })
+                // An attribute the prompt does not state is not checked: null on both sides.
+                foreach (var (name, value) in new (string, bool?)[] { ("found", c.Found), ("shape", c.ShapeCorrect), ("colour", c.ColourCorrect),
+                             ("size", c.SizeCorrect), ("position", c.PositionCorrect) })
                 {
-                    expected.Add(o.GetProperty(name).GetBoolean());
+                    var e = o.GetProperty(name);
+                    expected.Add(e.ValueKind == JsonValueKind.Null ? null : e.GetBoolean());
                     actual.Add(value);
                 }
             }

@@ -182,7 +182,7 @@ public sealed class GeneratedForwardTests(ITestOutputHelper output) : IDisposabl
     }
 
     /// <summary>The class generated from a plan, compiled into a collectible context and loaded with its artifact.</summary>
-    private sealed class GeneratedModel : IDisposable
+    internal sealed class GeneratedModel : IDisposable
     {
         private readonly AssemblyLoadContext _context;
         private readonly object _instance;

@@ -29,6 +29,24 @@ def training_set(seed: int = DATA_SEED, count: int = DATA_COUNT):
     return captions, images
 
 
+UNDERSPEC_SEED = 4321
+
+
+def underspecified_set(seed: int = UNDERSPEC_SEED, count: int = DATA_COUNT):
+    """(captions, uint8 images) of world.underspecified_training_pairs: captions that leave out sizes and/or
+    positions, images completed with the model's defaults; cached as runs/underspec_<seed>_<count>.npz."""
+    os.makedirs(RUNS, exist_ok=True)
+    path = os.path.join(RUNS, f"underspec_{seed}_{count}.npz")
+    if os.path.exists(path):
+        z = np.load(path)
+        return [str(c) for c in z["captions"]], z["images"]
+    pairs = world.underspecified_training_pairs(seed, count)
+    captions = [c for c, _ in pairs]
+    images = np.stack([world.render(s) for _, s in pairs])
+    np.savez(path, captions=np.array(captions), images=images)
+    return captions, images
+
+
 def configure_torch(threads: int) -> None:
     """CPU threads, and TF32 for matmuls and convolutions where a CUDA device trains."""
     import torch

@@ -91,7 +91,8 @@ def main():
     _weights(os.path.join(OUT, "text_encoder", "model.safetensors"), te, np.float16)
     _weights(os.path.join(OUT, "unet", "diffusion_pytorch_model.safetensors"), unet, np.float32)
     _weights(os.path.join(OUT, "vae", "diffusion_pytorch_model.safetensors"), vae, np.float32)
-    shutil.copy(os.path.join(HERE, "heldout_prompts.txt"), os.path.join(OUT, "heldout_prompts.txt"))
+    for name in ("heldout_prompts.txt", "heldout_forms_prompts.txt", "indist_forms_prompts.txt"):  # mixdq evaluate's defaults
+        shutil.copy(os.path.join(HERE, name), os.path.join(OUT, name))
     total = sum(os.path.getsize(os.path.join(d, f)) for d, _, fs in os.walk(OUT) for f in fs)
     print(f"exported to {OUT}: {total / 1e6:.2f} MB, scaling_factor {scaling:.5f}, unet step {step}")
 

@@ -12,6 +12,11 @@ N = world.IMAGE_SIZE
 MAX_COLOUR_DISTANCE = 60
 MIN_CORE_PIXELS = 8
 LARGE_EXTENT = 16
+# Non-shapes (see the C# judge): an elongated box, a poor best-template match, or a large blob both round and square.
+MAX_ASPECT = 1.3
+MIN_TEMPLATE_IOU = {"circle": 0.85, "square": 0.80, "triangle": 0.65}
+AMBIGUOUS_IOU = 0.86
+MIN_MIRROR_IOU = 0.80
 _PAL = np.array([world.PALETTE[c] for c in world.COLOURS], dtype=np.int64)
 
 
@@ -64,7 +69,7 @@ def _describe(labels, members, lab):
     rx, ry = maxx - minx + 1, maxy - miny + 1
     px, py = 2 * gx + 1 - cx2, 2 * gy + 1 - cy2
     sub = mask[miny:maxy + 1, minx:maxx + 1]
-    best, best_iou = "circle", -1.0
+    ious = {}
     for shape in world.SHAPES:
         if shape == "square":
             t = np.ones_like(sub)
@@ -73,14 +78,20 @@ def _describe(labels, members, lab):
         else:
             t = 2 * np.abs(px) * ry <= (py + ry) * rx
         inter = int((t & sub).sum())
-        iou = inter / (len(members) + int(t.sum()) - inter)
-        if iou > best_iou:
-            best, best_iou = shape, iou
+        ious[shape] = inter / (len(members) + int(t.sum()) - inter)
+    best = max(world.SHAPES, key=lambda k: ious[k])  # first of equals, as the C# loop keeps
+    is_shape = (max(rx, ry) <= MAX_ASPECT * min(rx, ry) and ious[best] >= MIN_TEMPLATE_IOU[best]
+                and not (max(rx, ry) >= LARGE_EXTENT and ious["circle"] >= AMBIGUOUS_IOU and ious["square"] >= AMBIGUOUS_IOU)
+                and (best == "triangle" or min(_mirror_iou(sub[:, ::-1], sub), _mirror_iou(sub[::-1, :], sub)) >= MIN_MIRROR_IOU))
     col = min(max(int((minx + maxx + 1) / 2.0 / (N / 3.0)), 0), 2)
     row = min(max(int((miny + maxy + 1) / 2.0 / (N / 3.0)), 0), 2)
     position = [p for p, (c, r) in world.POSITIONS.items() if c == col and r == row][0]
     size = "large" if max(rx, ry) >= LARGE_EXTENT else "small"
-    return {"colour": world.COLOURS[lab], "area": len(members), "shape": best, "size": size, "position": position}
+    return {"colour": world.COLOURS[lab], "area": len(members), "shape": best if is_shape else None, "size": size, "position": position}
+
+
+def _mirror_iou(mirrored: np.ndarray, sub: np.ndarray) -> float:
+    return int((mirrored & sub).sum()) / int((mirrored | sub).sum())
 
 
 def score(img: np.ndarray, prompt: str) -> Dict:
@@ -106,13 +117,15 @@ def score(img: np.ndarray, prompt: str) -> Dict:
     objs = []
     for o, b in zip(scene.objects, assigned):
         if b is None:
-            objs.append({"found": False, "shape": False, "colour": False, "size": False, "position": False})
-        else:
+            objs.append({"found": False, "shape": False, "colour": False, "size": None if o.size is None else False,
+                         "position": None if o.position is None else False})
+        else:  # an attribute the prompt does not state is not checked (None)
             objs.append({"found": True, "shape": b["shape"] == o.shape, "colour": b["colour"] == o.colour,
-                         "size": b["size"] == o.size, "position": b["position"] == o.position})
+                         "size": None if o.size is None else b["size"] == o.size,
+                         "position": None if o.position is None else b["position"] == o.position})
     bg_ok = bg is not None and world.COLOURS[bg] == scene.background
     count_ok = len(blobs) == len(scene.objects)
-    correct = bg_ok and count_ok and all(all(v for v in d.values()) for d in objs)
+    correct = bg_ok and count_ok and all(all(v is not False for v in d.values()) for d in objs)
     return {"background": bg_ok, "count": count_ok, "objects": objs, "correct": correct}
 
 
@@ -122,7 +135,8 @@ def aggregate(results: List[Dict]) -> Dict[str, float]:
     return {"prompts": len(results), "overall": f([r["correct"] for r in results]),
             "background": f([r["background"] for r in results]), "count": f([r["count"] for r in results]),
             "shape": f([o["shape"] for o in objs]), "colour": f([o["colour"] for o in objs]),
-            "size": f([o["size"] for o in objs]), "position": f([o["position"] for o in objs])}
+            "size": f([o["size"] for o in objs if o["size"] is not None]),
+            "position": f([o["position"] for o in objs if o["position"] is not None])}
 
 
 if __name__ == "__main__":

@@ -51,6 +51,11 @@ def main():
     ap.add_argument("--device", default="cpu", help="cuda trains on a GPU (TF32 matmuls)")
     ap.add_argument("--count", type=int, default=data.DATA_COUNT,
                     help="training scenes (a larger count is a superset of the default 16,000)")
+    ap.add_argument("--underspec-rate", type=float, default=0.0,
+                    help="fraction of training examples whose caption leaves out sizes and/or positions (data.underspecified_set)")
+    ap.add_argument("--underspec-count", type=int, default=data.DATA_COUNT)
+    ap.add_argument("--keep-every", type=int, default=0,
+                    help="also keep the EMA checkpoint every N steps as unet_ema_step<N>.pt (to choose one on validation sets)")
     args = ap.parse_args()
     data.configure_torch(args.threads)
     dev = args.device
@@ -59,6 +64,11 @@ def main():
     t0 = time.time()
     captions, images = data.training_set(count=args.count)
     print(f"{len(captions)} training scenes ({time.time() - t0:.0f}s)", flush=True)
+    n_full = len(captions)
+    if args.underspec_rate > 0:
+        u_captions, u_images = data.underspecified_set(count=args.underspec_count)
+        captions, images = captions + u_captions, np.concatenate([images, u_images])
+        print(f"{len(u_captions)} under-specified captions, drawn at rate {args.underspec_rate}", flush=True)
 
     vae = M.AutoencoderKL(M.vae_config())
     vae.load_state_dict(torch.load(os.path.join(data.RUNS, "vae.pt"), map_location="cpu"))
@@ -67,8 +77,16 @@ def main():
     if os.path.exists(lat_path) and not args.new_latents:
         latents = torch.load(lat_path)
     else:
-        latents = encode_latents(vae, images, dev)
+        latents = encode_latents(vae, images[:n_full], dev)
         data.save_atomic(latents, lat_path)  # train_decoder.py waits for this file
+    if args.underspec_rate > 0:
+        u_path = os.path.join(data.RUNS, f"latents_underspec_{args.underspec_count}.pt")
+        if os.path.exists(u_path) and not args.new_latents:
+            u_latents = torch.load(u_path)
+        else:
+            u_latents = encode_latents(vae, images[n_full:], dev)
+            data.save_atomic(u_latents, u_path)
+        latents = torch.cat([latents, u_latents])
     del vae
     init = torch.load(args.init, map_location="cpu") if args.init else None
     # A continued run keeps its latent scale (the UNet was trained on it), whatever the data count.
@@ -112,7 +130,11 @@ def main():
         lr = args.lr * min(1.0, (step + 1) / 100) * 0.5 * (1 + math.cos(math.pi * frac))
         for g in opt.param_groups:
             g["lr"] = lr
-        idx = torch.randint(0, len(x0_all), (args.batch,), device=dev, generator=gen)
+        idx = torch.randint(0, n_full, (args.batch,), device=dev, generator=gen)
+        if args.underspec_rate > 0:
+            under = torch.rand(args.batch, device=dev, generator=gen) < args.underspec_rate
+            u_idx = n_full + torch.randint(0, len(x0_all) - n_full, (args.batch,), device=dev, generator=gen)
+            idx = torch.where(under, u_idx, idx)
         x0 = x0_all[idx]
         t = ts_choices[torch.multinomial(probs, args.batch, replacement=True, generator=gen)]
         sigma = sig_table[t.long()][:, None, None, None]
@@ -138,14 +160,19 @@ def main():
             log.flush()
         if step % 250 == 0 and step > 0:
             save(ema_te, ema_unet, scaling, step + args.step_offset, time.time() - start)
+        if args.keep_every and step % args.keep_every == 0 and step > 0:
+            save(ema_te, ema_unet, scaling, step + args.step_offset, time.time() - start,
+                 f"unet_ema_step{step + args.step_offset}.pt")
         step += 1
     save(ema_te, ema_unet, scaling, step + args.step_offset, time.time() - start)
     print(f"done: {step} steps in {time.time() - start:.0f}s", flush=True)
 
 
-def save(te, unet, scaling, step, seconds):
+def save(te, unet, scaling, step, seconds, name="unet_ema.pt"):
     data.save_atomic({"text_encoder": data.cpu_state(te), "unet": data.cpu_state(unet), "scaling_factor": scaling,
-                      "step": step, "seconds": seconds}, os.path.join(data.RUNS, "unet_ema.pt"))
+                      "step": step, "seconds": seconds}, os.path.join(data.RUNS, name))
+    if name != "unet_ema.pt":
+        return
     with open(os.path.join(data.RUNS, "unet_time.json"), "w") as f:
         json.dump({"steps": step, "seconds": seconds, "scaling_factor": scaling}, f)
 

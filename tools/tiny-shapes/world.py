@@ -223,6 +223,90 @@ def training_scenes(seed: int, count: int) -> List[Scene]:
     return [sample_training_scene(rng) for _ in range(count)]
 
 
+# Prompt forms: which of size and position every object of a prompt states.
+FORMS = ("full", "size", "position", "bare")
+
+
+def with_form(scene: Scene, form: str) -> Scene:
+    """The scene's caption in one prompt form: "size" keeps sizes and drops positions, "position" the reverse,
+    "bare" drops both ("a red circle on a blue background")."""
+    keep_size, keep_pos = form in ("full", "size"), form in ("full", "position")
+    return Scene(scene.background, tuple(ShapeSpec(o.shape, o.colour, o.size if keep_size else None,
+                                                   o.position if keep_pos else None) for o in scene.objects))
+
+
+def form_of(scene: Scene) -> str:
+    """The prompt form every object shares, or "mixed"."""
+    forms = {("full" if o.size and o.position else "size" if o.size else "position" if o.position else "bare")
+             for o in scene.objects}
+    return forms.pop() if len(forms) == 1 else "mixed"
+
+
+# The trained model's convention for what a caption leaves out (any completion is a valid image of an
+# under-specified caption; a one-step x0 regressor draws a blurred average of all of them unless each
+# under-specified caption is trained on one): large, one shape at the center, two at the left and the right
+# (the center where the other shape is stated there).
+DEFAULT_SIZE = "large"
+DEFAULT_POSITIONS = {1: ("center",), 2: ("left", "right")}
+
+
+def complete_with_defaults(scene: Scene) -> Scene:
+    """Fills every unstated size and position with the model's defaults (never colliding with a stated position)."""
+    n = len(scene.objects)
+    stated = {o.position for o in scene.objects if o.position is not None}
+    objects = []
+    for k, o in enumerate(scene.objects):
+        position = o.position
+        if position is None:
+            position = DEFAULT_POSITIONS[n][k]
+            if position in stated:
+                position = "center"
+        objects.append(ShapeSpec(o.shape, o.colour, o.size or DEFAULT_SIZE, position))
+    return Scene(scene.background, tuple(objects))
+
+
+def underspecified_training_pairs(seed: int, count: int) -> List[Tuple[str, Scene]]:
+    """(caption, image scene) pairs for training on the whole grammar: each object drops its size and its position
+    independently with probability 1/2 (at least one attribute dropped per scene), and the image is the caption
+    completed with the defaults. A pair whose image contains a held-out pair is skipped, as in training_scenes."""
+    rng = random.Random(seed)
+    out = []
+    while len(out) < count:
+        scene = sample_scene(rng, 1 if rng.random() < 0.5 else 2)
+        stated = Scene(scene.background, tuple(ShapeSpec(o.shape, o.colour, o.size if rng.random() < 0.5 else None,
+                                                         o.position if rng.random() < 0.5 else None)
+                                               for o in scene.objects))
+        if stated.is_fully_specified():
+            continue
+        try:
+            _check_constraints(stated)
+        except GrammarError:
+            continue
+        image = complete_with_defaults(stated)
+        if not is_heldout(image):
+            out.append((stated.caption(), image))
+    return out
+
+
+def form_prompts(form: str, heldout: bool, seed: int, per_count: int = 60, max_tries: int = 200000) -> List[str]:
+    """Deterministic, de-duplicated prompts of one form: up to `per_count` one-shape then `per_count` two-shape
+    prompts (fewer where the form has fewer distinct prompts: 21 held-out bare one-shape prompts exist). Held out:
+    the prompt states a held-out pair (an unstated position states no (colour, position) pair)."""
+    rng = random.Random(seed)
+    out: List[str] = []
+    for n in (1, 2):
+        seen: set = set()
+        for _ in range(max_tries):
+            if len(seen) == per_count:
+                break
+            scene = with_form(sample_scene(rng, n), form)
+            caption = scene.caption()
+            if is_heldout(scene) == heldout and caption not in seen:
+                seen.add(caption)
+                out.append(caption)
+    return out
+
+
 def heldout_prompts(seed: int = 4, count: int = 240) -> List[str]:
     """Fully specified prompts that each contain at least one held-out attribute pair.
     Half one-shape, half two-shape; no duplicates; deterministic."""
@@ -248,6 +332,28 @@ def indist_prompts(seed: int = 5, count: int = 240) -> List[str]:
     return out
 
 
+EVAL_FORMS_SEEDS = {"heldout": 8, "indist": 9}
+VALIDATION_FORMS_SEEDS = {"heldout": 10, "indist": 11}
+
+
+def forms_prompts(heldout: bool, seed: int) -> List[str]:
+    """Every prompt form in turn (FORMS order), each up to 60 one-shape then 60 two-shape prompts."""
+    return [p for k, form in enumerate(FORMS) for p in form_prompts(form, heldout, seed * 10 + k)]
+
+
+def evaluation_forms_prompts(kind: str) -> List[str]:
+    """The evaluation sets of every prompt form: kind "heldout" (each prompt states a held-out pair) or "indist"."""
+    return forms_prompts(kind == "heldout", EVAL_FORMS_SEEDS[kind])
+
+
+def validation_forms_prompts(kind: str) -> List[str]:
+    """Validation sets of every prompt form (other seeds), less any prompt of an evaluation set: for choosing
+    checkpoints and recipes, so the evaluation sets only report."""
+    evaluation = set(heldout_prompts()) | set(indist_prompts()) | set(evaluation_forms_prompts("heldout")) \
+        | set(evaluation_forms_prompts("indist"))
+    return [p for p in forms_prompts(kind == "heldout", VALIDATION_FORMS_SEEDS[kind]) if p not in evaluation]
+
+
 def _write_lines(path: str, lines: Sequence[str]) -> None:
     with open(path, "w", encoding="ascii", newline="\n") as f:
         f.write("\n".join(lines) + "\n")
@@ -259,6 +365,8 @@ if __name__ == "__main__":
     args = ap.parse_args()
     _write_lines(os.path.join(args.out, "heldout_prompts.txt"), heldout_prompts())
     _write_lines(os.path.join(args.out, "indist_prompts.txt"), indist_prompts())
-    for p in heldout_prompts() + indist_prompts():
+    for kind in ("heldout", "indist"):
+        _write_lines(os.path.join(args.out, f"{kind}_forms_prompts.txt"), evaluation_forms_prompts(kind))
+    for p in heldout_prompts() + indist_prompts() + evaluation_forms_prompts("heldout") + evaluation_forms_prompts("indist"):
         assert parse(p).caption() == p
     print("wrote prompt sets to", args.out)

@@ -1,90 +1,189 @@
 using System.CommandLine;
 using System.Globalization;
 using System.Text.Json;
+using MixDQ.Compiler.Plans;
 using MixDQ.Evaluation.Metrics;
 using MixDQ.Evaluation.TinyShapes;
+using MixDQ.Runtime.Backends;
+using MixDQ.Runtime.Compiled;
 using MixDQ.Runtime.Diagnostics;
 using MixDQ.Runtime.Pipelines;
 
 namespace MixDQ.Cli.Commands;
 
 /// <summary>
-/// <c>mixdq evaluate</c>: generates one image per TinyShapes prompt through the C# runtime and scores it
-/// with the analytic judge; also reports SSIM/PSNR against the world's exact render of each prompt and a
-/// Fréchet distance between the generated and rendered sets.
+/// <c>mixdq evaluate</c>: generates one image per TinyShapes prompt through the C# runtime (a model folder, or a
+/// compiled plan and its artifact) and scores it with the analytic judge, per prompt file and per prompt form
+/// (full, size only, position only, bare, mixed); for fully specified prompts also SSIM/PSNR against the world's
+/// exact render and a Fréchet distance between the generated and rendered sets (an under-specified prompt has
+/// no single render).
 /// </summary>
 internal static class EvaluateCommand
 {
+    /// <summary>The prompt files a model folder is scored on by default, those present of them.</summary>
+    internal static readonly string[] DefaultPromptFiles = ["heldout_prompts.txt", "heldout_forms_prompts.txt", "indist_forms_prompts.txt"];
+
     public static Command Create(CliContext ctx)
     {
-        var model = new Option<string>("--model") { Description = "a TinyShapes diffusers folder", Required = true };
-        var prompts = new Option<string?>("--prompts") { Description = "prompt file (default: <model>/heldout_prompts.txt)" };
+        var model = new Option<string?>("--model") { Description = "a TinyShapes diffusers folder" };
+        var plan = new Option<string?>("--plan") { Description = "a compiled *.mixdq.plan.json (its artifact next to it) instead of --model" };
+        var prompts = new Option<string[]>("--prompts")
+        {
+            Description = "prompt files, each scored on its own (default: the model folder's " + string.Join(", ", DefaultPromptFiles) + ")",
+            AllowMultipleArgumentsPerToken = true,
+        };
         var steps = new Option<int>("--steps") { Description = "denoising steps", DefaultValueFactory = _ => 1 };
-        var seed = new Option<int>("--seed") { Description = "seed of the first prompt (prompt i uses seed + i)", DefaultValueFactory = _ => 0 };
-        var repeats = new Option<int>("--repeats") { Description = "run the prompt list this many times with new seeds (more images for the Fréchet distance)", DefaultValueFactory = _ => 1 };
-        var limit = new Option<int?>("--limit") { Description = "use only the first N prompts" };
+        var seed = new Option<int>("--seed") { Description = "seed of the first prompt of each file (prompt i uses seed + i)", DefaultValueFactory = _ => 0 };
+        var repeats = new Option<int>("--repeats") { Description = "run each prompt list this many times with new seeds (more images for the Fréchet distance)", DefaultValueFactory = _ => 1 };
+        var limit = new Option<int?>("--limit") { Description = "use only the first N prompts of each file" };
         var json = new Option<string?>("--json") { Description = "also write the numbers to this JSON file" };
         var cmd = new Command("evaluate", "Score a TinyShapes model with the analytic judge through the C# runtime.")
         {
-            model, prompts, steps, seed, repeats, limit, json,
+            model, plan, prompts, steps, seed, repeats, limit, json,
         };
         cmd.SetAction((ParseResult r, CancellationToken ct) =>
         {
-            string dir = r.GetValue(model)!;
-            string promptFile = r.GetValue(prompts) ?? Path.Combine(dir, "heldout_prompts.txt");
-            var list = TinyShapesEvaluator.LoadPrompts(promptFile).ToList();
-            if (r.GetValue(limit) is { } n) list = list.Take(Math.Max(1, n)).ToList();
             int rep = r.GetValue(repeats);
             if (rep < 1) throw new MixDQException(ErrorCodes.InvalidArgument, "--repeats must be at least 1", item: "repeats");
-            var all = Enumerable.Repeat(list, rep).SelectMany(x => x).ToList();
+            string? dir = r.GetValue(model), planPath = r.GetValue(plan);
+            if ((dir is null) == (planPath is null))
+                throw new MixDQException(ErrorCodes.InvalidArgument, "give exactly one of --model (a folder) and --plan (a compiled plan)", item: dir is null ? "model" : "plan");
+            var files = PromptFiles(r.GetValue(prompts), dir);
+            var sets = files.Select(f => (File: f, Prompts: Limit(TinyShapesEvaluator.LoadPrompts(f), r.GetValue(limit)))).ToList();
             int stepCount = r.GetValue(steps);
 
-            using var pipeline = DiffusionPipeline.Load(dir);
-            var generated = new List<byte[]>(all.Count);
+            using var pipeline = planPath is null ? DiffusionPipeline.Load(dir!) : LoadCompiled(planPath);
             var clock = System.Diagnostics.Stopwatch.StartNew();
-            var evaluation = TinyShapesEvaluator.Evaluate((prompt, s) =>
+            int total = sets.Sum(s => s.Prompts.Count * rep), done = 0;
+            var rows = new List<SortedDictionary<string, object?>>();
+            var everything = new List<JudgeResult>();
+            foreach (var (file, list) in sets)
             {
-                var image = pipeline.Generate(prompt, new GenerationOptions { Seed = s, Steps = stepCount }, cancellationToken: ct).Rgb;
-                generated.Add(image);
-                return image;
-            }, all, r.GetValue(seed), new SyncProgress<int>(i =>
-            {
-                if (i % 50 == 0 || i == all.Count) ctx.Error.WriteLine($"[{clock.Elapsed.TotalSeconds,6:F1}s] {i}/{all.Count} images");
-            }), ct);
-
-            int size = TinyShapesWorld.ImageSize;
-            var renders = all.Select(p => TinyShapesRenderer.Render(TinyShapesGrammar.Parse(p))).ToList();
-            double ssim = Enumerable.Range(0, all.Count).Average(i => ImageMetrics.Ssim(generated[i], renders[i], size, size, 3));
-            double psnr = Enumerable.Range(0, all.Count).Average(i => ImageMetrics.Psnr(generated[i], renders[i]));
-            double? fd = all.Count >= 2 ? FrechetDistance.Compute(generated, renders, size, size) : null;
+                var all = Enumerable.Repeat(list, rep).SelectMany(x => x).ToList();
+                var generated = new List<byte[]>(all.Count);
+                var evaluation = TinyShapesEvaluator.Evaluate((prompt, s) =>
+                {
+                    var image = pipeline.Generate(prompt, new GenerationOptions { Seed = s, Steps = stepCount }, cancellationToken: ct).Rgb;
+                    generated.Add(image);
+                    return image;
+                }, all, r.GetValue(seed), new SyncProgress<int>(i =>
+                {
+                    done++;
+                    if (done % 100 == 0 || done == total) ctx.Error.WriteLine($"[{clock.Elapsed.TotalSeconds,6:F1}s] {done}/{total} images");
+                }), ct);
+                everything.AddRange(evaluation.Results);
+                rows.Add(Row(file, "all", evaluation, ImageNumbers(all, generated)));
+                var forms = evaluation.ByForm();
+                if (forms.Count > 1)
+                    foreach (var (form, part) in forms)
+                        rows.Add(Row(file, FormName(form), part, null));
+            }
 
             var numbers = new SortedDictionary<string, object?>(StringComparer.Ordinal)
             {
-                ["model"] = Path.GetFullPath(dir),
-                ["prompts_file"] = Path.GetFullPath(promptFile),
-                ["images"] = evaluation.Prompts,
+                ["model"] = Path.GetFullPath(dir ?? planPath!),
                 ["steps"] = stepCount,
-                ["overall"] = evaluation.Overall,
-                ["background"] = evaluation.Background,
-                ["count"] = evaluation.Count,
-                ["shape"] = evaluation.Shape,
-                ["colour"] = evaluation.Colour,
-                ["size"] = double.IsNaN(evaluation.Size) ? null : evaluation.Size,
-                ["position"] = double.IsNaN(evaluation.Position) ? null : evaluation.Position,
-                ["ssim_vs_render"] = ssim,
-                ["psnr_vs_render"] = psnr,
-                ["frechet_distance_vs_render"] = fd,
-                ["seconds_per_image"] = clock.Elapsed.TotalSeconds / all.Count,
+                ["images"] = everything.Count,
+                ["seconds_per_image"] = clock.Elapsed.TotalSeconds / everything.Count,
                 ["backend"] = pipeline.BackendName,
+                ["sets"] = rows,
             };
-            foreach (var (k, v) in numbers)
-                ctx.Out.WriteLine($"{k,-28} {Format(v)}");
+            Print(ctx.Out, numbers, rows);
             if (r.GetValue(json) is { } jsonPath)
                 Runtime.IO.AtomicFile.WriteAllBytes(jsonPath, JsonSerializer.SerializeToUtf8Bytes(numbers, new JsonSerializerOptions { WriteIndented = true }));
             return Task.FromResult(CliApp.ExitOk);
         });
         return cmd;
     }
+
+    private static IReadOnlyList<string> PromptFiles(string[]? given, string? modelDir)
+    {
+        if (given is { Length: > 0 }) return given;
+        if (modelDir is null)
+            throw new MixDQException(ErrorCodes.InvalidArgument, "--plan needs --prompts (a compiled plan has no prompt files of its own)", item: "prompts");
+        var present = DefaultPromptFiles.Select(f => Path.Combine(modelDir, f)).Where(File.Exists).ToList();
+        // None present: name the first, so the error says which file was looked for.
+        return present.Count > 0 ? present : [Path.Combine(modelDir, DefaultPromptFiles[0])];
+    }
+
+    private static List<string> Limit(IReadOnlyList<string> prompts, int? limit) =>
+        limit is { } n ? prompts.Take(Math.Max(1, n)).ToList() : prompts.ToList();
+
+    /// <summary>Loads a compiled model the way its generated code does: the artifact in place, checked against the plan's hash, with the plan's precision per layer.</summary>
+    private static DiffusionPipeline LoadCompiled(string planPath)
+    {
+        var document = PlanDocument.Load(planPath);
+        string hash = PlanDocument.HashOf(File.ReadAllBytes(planPath));
+        string artifact = Path.Combine(Path.GetDirectoryName(Path.GetFullPath(planPath))!, document.Artifact.FileName);
+        var precision = document.Layers.ToDictionary(l => l.QualifiedName, l => l.Precision, StringComparer.Ordinal);
+        return CompiledModelLoader.LoadPipeline(artifact, hash,
+            layer => precision.TryGetValue(layer.QualifiedName, out var p) ? p : CompiledModelLoader.UnknownLayer(layer, document.ClassName),
+            MixDQDevice.Cpu);
+    }
+
+    /// <summary>SSIM and PSNR against the render and the Fréchet distance, over the fully specified prompts only (null when there are none).</summary>
+    private static (double Ssim, double Psnr, double? Frechet, int Images)? ImageNumbers(IReadOnlyList<string> prompts, IReadOnlyList<byte[]> generated)
+    {
+        var full = Enumerable.Range(0, prompts.Count).Select(i => (Scene: TinyShapesGrammar.Parse(prompts[i]), Image: generated[i]))
+            .Where(x => x.Scene.IsFullySpecified).ToList();
+        if (full.Count == 0) return null;
+        int size = TinyShapesWorld.ImageSize;
+        var renders = full.Select(x => TinyShapesRenderer.Render(x.Scene)).ToList();
+        var images = full.Select(x => x.Image).ToList();
+        double ssim = Enumerable.Range(0, full.Count).Average(i => ImageMetrics.Ssim(images[i], renders[i], size, size, 3));
+        double psnr = Enumerable.Range(0, full.Count).Average(i => ImageMetrics.Psnr(images[i], renders[i]));
+        double? fd = full.Count >= 2 ? FrechetDistance.Compute(images, renders, size, size) : null;
+        return (ssim, psnr, fd, full.Count);
+    }
+
+    private static SortedDictionary<string, object?> Row(string file, string form, TinyShapesEvaluation e, (double Ssim, double Psnr, double? Frechet, int Images)? image) =>
+        new(StringComparer.Ordinal)
+        {
+            ["prompts_file"] = Path.GetFullPath(file),
+            ["form"] = form,
+            ["images"] = e.Prompts,
+            ["overall"] = e.Overall,
+            ["background"] = e.Background,
+            ["count"] = e.Count,
+            ["shape"] = e.Shape,
+            ["colour"] = e.Colour,
+            ["size"] = double.IsNaN(e.Size) ? null : e.Size,
+            ["position"] = double.IsNaN(e.Position) ? null : e.Position,
+            ["ssim_vs_render"] = image?.Ssim,
+            ["psnr_vs_render"] = image?.Psnr,
+            ["frechet_distance_vs_render"] = image?.Frechet,
+            ["fully_specified_images"] = image?.Images ?? 0,
+        };
+
+    internal static string FormName(PromptForm form) => form switch
+    {
+        PromptForm.Full => "full",
+        PromptForm.SizeOnly => "size-only",
+        PromptForm.PositionOnly => "position-only",
+        PromptForm.Bare => "bare",
+        _ => "mixed",
+    };
+
+    private static readonly string[] Columns = ["images", "overall", "background", "count", "shape", "colour", "size", "position", "ssim_vs_render", "psnr_vs_render", "frechet_distance_vs_render"];
+
+    private static void Print(TextWriter o, SortedDictionary<string, object?> numbers, List<SortedDictionary<string, object?>> rows)
+    {
+        foreach (var key in new[] { "model", "steps", "images", "seconds_per_image", "backend" })
+            o.WriteLine($"{key,-28} {Format(numbers[key])}");
+        o.WriteLine();
+        o.WriteLine($"{"prompts",-28} {"form",-14} " + string.Join(" ", Columns.Select(c => $"{Short(c),8}")));
+        foreach (var row in rows)
+            o.WriteLine($"{Path.GetFileName((string)row["prompts_file"]!),-28} {row["form"],-14} " + string.Join(" ", Columns.Select(c => $"{Format(row[c]),8}")));
+    }
+
+    private static string Short(string column) => column switch
+    {
+        "ssim_vs_render" => "ssim",
+        "psnr_vs_render" => "psnr",
+        "frechet_distance_vs_render" => "frechet",
+        "background" => "bg",
+        _ => column,
+    };
 
     private static string Format(object? v) => v switch
     {

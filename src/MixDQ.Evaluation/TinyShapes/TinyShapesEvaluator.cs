@@ -45,6 +45,10 @@ public sealed record TinyShapesEvaluation(
             Fraction(objects.Where(o => o.PositionCorrect is not null).Select(o => o.PositionCorrect!.Value)),
             results);
     }
+
+    /// <summary>The same numbers for the prompts of each form present, in <see cref="PromptForm"/> order.</summary>
+    public IReadOnlyList<(PromptForm Form, TinyShapesEvaluation Evaluation)> ByForm() =>
+        Results.GroupBy(r => r.Form).OrderBy(g => g.Key).Select(g => (g.Key, FromResults(g.ToList()))).ToList();
 }
 
 /// <summary>Runs a text-to-image generator over Tiny Shapes prompts and scores every image with <see cref="TinyShapesJudge"/>.</summary>

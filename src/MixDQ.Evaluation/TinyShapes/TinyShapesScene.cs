@@ -2,6 +2,25 @@ using System.Text;
 
 namespace MixDQ.Evaluation.TinyShapes;
 
+/// <summary>Which attributes every shape of a prompt states: the prompt forms of the evaluation sets.</summary>
+public enum PromptForm
+{
+    /// <summary>Size and position of every shape ("a small red circle at the top left on a blue background").</summary>
+    Full,
+
+    /// <summary>Sizes only ("a small red circle on a blue background").</summary>
+    SizeOnly,
+
+    /// <summary>Positions only ("a red circle at the top left on a blue background").</summary>
+    PositionOnly,
+
+    /// <summary>Neither ("a red circle on a blue background").</summary>
+    Bare,
+
+    /// <summary>The shapes of a two-shape prompt state different attributes.</summary>
+    Mixed,
+}
+
 /// <summary>One shape of a scene. Size and position are null when a prompt does not state them.</summary>
 public sealed record ShapeSpec(ShapeKind Shape, ShapeColour Colour, ShapeSize? Size, GridPosition? Position)
 {
@@ -22,6 +41,23 @@ public sealed record TinyShapesScene(ShapeColour Background, IReadOnlyList<Shape
     /// <summary>The caption of the scene in the world's grammar.</summary>
     public string Caption() =>
         "a " + string.Join(" and a ", Objects.Select(o => o.Phrase())) + " on a " + TinyShapesWorld.Word(Background) + " background";
+
+    /// <summary>Which attributes every shape states.</summary>
+    public PromptForm Form => FormOf(Objects);
+
+    /// <summary>The prompt form of a list of shapes (<see cref="PromptForm.Mixed"/> when they differ).</summary>
+    public static PromptForm FormOf(IEnumerable<ShapeSpec> objects)
+    {
+        ArgumentNullException.ThrowIfNull(objects);
+        var forms = objects.Select(o => (o.Size, o.Position) switch
+        {
+            (not null, not null) => PromptForm.Full,
+            (not null, null) => PromptForm.SizeOnly,
+            (null, not null) => PromptForm.PositionOnly,
+            _ => PromptForm.Bare,
+        }).Distinct().ToList();
+        return forms.Count == 1 ? forms[0] : PromptForm.Mixed;
+    }
 
     /// <summary>True when every shape states its size and position, so the caption determines the image.</summary>
     public bool IsFullySpecified => Objects.All(o => o.Size is not null && o.Position is not null);

@@ -12,7 +12,8 @@ namespace MixDQ.Runtime.Tests.Golden;
 /// <summary>
 /// The cross-check of the C# FP32 runtime against PyTorch: tools/tiny-shapes/golden.py runs the shipped
 /// TinyShapes model in PyTorch for fixed inputs and stores every intermediate; each module here must match
-/// within 1e-3 of the output's max magnitude, and final images within 2/255 on ≥ 99% of pixels.
+/// within 10x of the error the runtime achieves (relative to the output's max magnitude: 3e-7 to 2.6e-6 measured),
+/// and final images within 1/255. The compiled FP16 path has its own golden test (MixDQ.Generators.Tests).
 /// </summary>
 public sealed class TinyShapesGoldenTests : IDisposable
 {
@@ -51,7 +52,7 @@ public sealed class TinyShapesGoldenTests : IDisposable
     public void Text_encoder_matches_pytorch()
     {
         var ids = G("prompt_ids").Data.Select(v => (int)v).ToArray();
-        AssertClose(G("text_hidden"), _model.TextEncoder.Forward(ids, 1, -1).Hidden, "text_encoder");
+        AssertClose(G("text_hidden"), _model.TextEncoder.Forward(ids, 1, -1).Hidden, "text_encoder", 3e-6);
     }
 
     [Theory]
@@ -61,14 +62,14 @@ public sealed class TinyShapesGoldenTests : IDisposable
     {
         var timestep = G(call + "_timestep").Data[0];
         var output = _model.Unet.Forward(G(call + "_sample_in"), timestep, G("text_hidden"));
-        AssertClose(G(call + "_out"), output, call);
+        AssertClose(G(call + "_out"), output, call, 1e-5);
     }
 
     [Fact]
     public void Vae_decoder_matches_pytorch()
     {
         var z = VaeLatents.ToDecoderInput(G("vae_latents_in"), _model.VaeConfig);
-        AssertClose(G("vae_image_out"), _model.Vae.Decode(z), "vae");
+        AssertClose(G("vae_image_out"), _model.Vae.Decode(z), "vae", 2.5e-5);
     }
 
     [Theory]
@@ -85,28 +86,30 @@ public sealed class TinyShapesGoldenTests : IDisposable
             Steps = steps,
             DumpDirectory = tmp.Path,
         });
-        AssertClose(G(run + "_final_latents"), Npy.Read(Path.Combine(tmp.Path, "latents.npy")).ToFloat32(), run + " latents");
+        AssertClose(G(run + "_final_latents"), Npy.Read(Path.Combine(tmp.Path, "latents.npy")).ToFloat32(), run + " latents", 1.2e-5);
 
         var expected = _golden.GetRawBytes(run + "_image").ToArray();
         Assert.Equal(expected.Length, image.Rgb.Length);
-        int pixels = expected.Length / 3, close = 0;
-        for (int p = 0; p < pixels; p++)
+        int maxDiff = 0, differing = 0;
+        for (int i = 0; i < expected.Length; i++)
         {
-            bool ok = true;
-            for (int c = 0; c < 3; c++) ok &= Math.Abs(expected[p * 3 + c] - image.Rgb[p * 3 + c]) <= 2;
-            if (ok) close++;
+            int d = Math.Abs(expected[i] - image.Rgb[i]);
+            maxDiff = Math.Max(maxDiff, d);
+            if (d > 0) differing++;
         }
-        _output.WriteLine($"{run}: {close}/{pixels} pixels within 2/255 of PyTorch");
-        Assert.True(close >= 0.99 * pixels, $"{run}: only {close}/{pixels} pixels within 2/255 of PyTorch");
+        _output.WriteLine($"{run}: max |C# − PyTorch| {maxDiff}/255, {differing}/{expected.Length} channel values differ");
+        // Latents within ~1e-6 can still round a channel value the other way: at most 1/255, rarely.
+        Assert.True(maxDiff <= 1 && differing <= expected.Length / 100, $"{run}: max difference {maxDiff}/255, {differing} values differ");
     }
 
-    private void AssertClose(Tensor expected, Tensor actual, string what)
+    /// <summary>Max |C# − PyTorch| within <paramref name="relativeTolerance"/> of max |PyTorch|: per module, within 10x of what the runtime achieves (measured errors printed).</summary>
+    private void AssertClose(Tensor expected, Tensor actual, string what, double relativeTolerance)
     {
         Assert.Equal(expected.ShapeArray(), actual.ShapeArray());
         double maxRef = expected.Data.Max(v => Math.Abs((double)v));
         double maxErr = 0;
         for (int i = 0; i < expected.Length; i++) maxErr = Math.Max(maxErr, Math.Abs((double)expected.Data[i] - actual.Data[i]));
         _output.WriteLine($"{what}: max |C# − PyTorch| = {maxErr:G3} = {maxErr / maxRef:G3} × max |PyTorch| ({maxRef:G4})");
-        Assert.True(maxErr <= 1e-3 * maxRef, $"{what}: max |C# − PyTorch| = {maxErr:G4} > 1e-3 × {maxRef:G4}");
+        Assert.True(maxErr <= relativeTolerance * maxRef, $"{what}: max |C# − PyTorch| = {maxErr:G4} > {relativeTolerance} × {maxRef:G4}");
     }
 }
