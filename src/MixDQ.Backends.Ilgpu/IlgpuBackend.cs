@@ -7,6 +7,7 @@ using MixDQ.Runtime.Backends;
 using MixDQ.Runtime.Backends.Cpu;
 using MixDQ.Runtime.Diagnostics;
 using MixDQ.Runtime.Models.Unet;
+using MixDQ.Runtime.Quantization;
 using MixDQ.Runtime.Tensors;
 
 namespace MixDQ.Backends.Ilgpu;
@@ -92,8 +93,20 @@ public sealed class IlgpuBackend : IComputeBackend, IDisposable
     private DeviceGemmWeights UploadWeights(LayerInfo layer, Tensor weight, Tensor? bias, int outChannels) =>
         DeviceGemmWeights.Upload(_kernels, _memory, weight.Data, bias?.Data, outChannels, fp16: layer.Precision.WeightBits == 16);
 
-    /// <summary>Floating-point layers: FP32 weights, or FP16 weights (16-bit weight precision), FP32 accumulation. No integer kernel yet.</summary>
-    public bool Supports(KernelSpec spec) => spec.Precision.IsFloat;
+    /// <summary>
+    /// W8A8 linear layers with one input grid and no BOS row (<see cref="DeviceW8A8Weights"/>); every other integer layer
+    /// is refused with MIXDQ091 (no W4A8, W2A8, weight-only or integer conv2d kernel yet).
+    /// </summary>
+    public IPreparedLinear PrepareQuantizedLinear(LayerInfo layer, QuantizedLayer weights, Tensor? bias)
+    {
+        ArgumentNullException.ThrowIfNull(weights);
+        if (bias is not null) CpuChecks.Length(nameof(PrepareQuantizedLinear), nameof(bias), bias, weights.Weight.Rows);
+        return new IlgpuPreparedLinear(layer, weights.Weight.RowLength, weights.Weight.Rows,
+            DeviceW8A8Weights.Upload(_kernels, _memory, layer, weights, bias?.Data, Name));
+    }
+
+    /// <summary>Floating-point layers (FP32 weights, or FP16 weights at 16-bit weight precision; FP32 accumulation) and W8A8 linear layers.</summary>
+    public bool Supports(KernelSpec spec) => spec.Precision.IsFloat || (spec.Op == LayerKind.Linear && spec.Precision == new LayerPrecision(8, 8));
 
     public Tensor Linear(IPreparedLinear layer, Tensor x)
     {
@@ -129,7 +142,12 @@ public sealed class IlgpuBackend : IComputeBackend, IDisposable
         using (var y = _memory.Allocate<float>(1))
         using (var bias = _memory.Allocate<float>(1))
         {
-            if (spec.Precision.WeightBits == 16)
+            if (!spec.Precision.IsFloat)
+            {
+                using var codes = _memory.Allocate<int>(1);
+                DeviceW8A8Weights.Launch(_kernels, g, codes.View, codes.View, bias.View, codes.View, codes.View, bias.View, y.View, 1f, 0);
+            }
+            else if (spec.Precision.WeightBits == 16)
             {
                 using var w = _memory.Allocate<Fp16Weight>(1);
                 _kernels.GemmFp16.Launch(g, x.View, w.View, bias.View, y.View);

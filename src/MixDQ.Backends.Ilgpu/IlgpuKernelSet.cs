@@ -13,6 +13,9 @@ internal sealed class IlgpuKernelSet
         var clock = Stopwatch.StartNew();
         GemmFp32 = new GemmLauncher<Fp32Weight>(accelerator);
         GemmFp16 = new GemmLauncher<Fp16Weight>(accelerator);
+        W8A8Linear = accelerator.LoadStreamKernel<ArrayView<int>, ArrayView<int>, ArrayView<float>, ArrayView<int>, ArrayView<int>, ArrayView<float>,
+            ArrayView<float>, int, SpecializedValue<int>, SpecializedValue<int>, float, int>(IntegerGemmKernel.W8A8Linear);
+        QuantizeActivations = accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<int>, int, float, int>(IntegerGemmKernel.QuantizeActivations);
         Norm = accelerator.LoadStreamKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int, int, int, float, int>(NormKernel.Run);
         Attention = accelerator.LoadStreamKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int, int, int, float, int>(AttentionKernel.Run);
         Activate = accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, int>(ElementwiseKernels.Activate);
@@ -32,6 +35,9 @@ internal sealed class IlgpuKernelSet
 
     public GemmLauncher<Fp32Weight> GemmFp32 { get; }
     public GemmLauncher<Fp16Weight> GemmFp16 { get; }
+    public Action<KernelConfig, ArrayView<int>, ArrayView<int>, ArrayView<float>, ArrayView<int>, ArrayView<int>, ArrayView<float>,
+        ArrayView<float>, int, SpecializedValue<int>, SpecializedValue<int>, float, int> W8A8Linear { get; }
+    public Action<Index1D, ArrayView<float>, ArrayView<int>, int, float, int> QuantizeActivations { get; }
     public Action<KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int, int, int, float, int> Norm { get; }
     public Action<KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int, int, int, float, int> Attention { get; }
     public Action<Index1D, ArrayView<float>, ArrayView<float>, int> Activate { get; }

@@ -18,12 +18,18 @@ public readonly struct Fp32Weight(float value) : IWeightElement
     public float Value => _value;
 }
 
-/// <summary>An FP16 weight element (<see cref="ILGPU.Half"/>, which ILGPU compiles; System.Half does not).</summary>
+/// <summary>
+/// An FP16 weight element (<see cref="ILGPU.Half"/>, which ILGPU compiles; System.Half does not). Rounded on the host by
+/// System.Half, to nearest even as PyTorch's .half() and CUDA's cvt.rn.f16.f32 (ILGPU's own float→half conversion truncates).
+/// </summary>
 public readonly struct Fp16Weight(float value) : IWeightElement
 {
-    private readonly Half _value = (Half)value;
+    private readonly Half _value = FromBits(BitConverter.HalfToUInt16Bits((System.Half)value));
 
     public float Value => _value;
+
+    /// <summary>ILGPU.Half is one ushort of IEEE binary16 bits (its constructor from bits is internal).</summary>
+    private static Half FromBits(ushort bits) => System.Runtime.CompilerServices.Unsafe.As<ushort, Half>(ref bits);
 }
 
 /// <summary>Four floats held in registers (ILGPU lowers a struct of scalars to scalars, unlike a local array).</summary>

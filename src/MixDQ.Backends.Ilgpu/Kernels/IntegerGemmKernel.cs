@@ -30,7 +30,7 @@ internal static class IntegerGemmKernel
     }
 
     public static KernelConfig Config(int m, int n) =>
-        new(new Index2D((n + Tile - 1) / Tile, (m + Tile - 1) / Tile), new Index2D(Tile, Tile));
+        new(new Index2D((n + Tile - 1) / Tile, Math.Max(1, (m + Tile - 1) / Tile)), new Index2D(Tile, Tile));
 
     /// <summary>
     /// <paramref name="x"/> [M, K4] and <paramref name="w"/> [N, K4] packed codes; per output channel
@@ -41,6 +41,7 @@ internal static class IntegerGemmKernel
         ArrayView<float> y, int m, SpecializedValue<int> outFeatures, SpecializedValue<int> inFeatures, float xScale, int xZero)
     {
         int n = outFeatures.Value, k = inFeatures.Value, k4 = (k + 3) / 4;
+        if (m == 0) return; // the warm-up launch of Specialize
         var xs = SharedMemory.Allocate<int>(Tile * TileK4);
         var ws = SharedMemory.Allocate<int>(Tile * TileK4);
         int tx = Group.IdxX, ty = Group.IdxY;
