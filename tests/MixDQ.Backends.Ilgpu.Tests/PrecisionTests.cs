@@ -39,36 +39,15 @@ public class PrecisionTests(ITestOutputHelper output)
         Assert.True(fromFp32 > error, "the FP16 path should differ from FP32 weights by the rounding of the weights");
     }
 
+    public static IEnumerable<object[]> W8A8Shapes() => IntegerOpCases.W8A8Shapes.Select(s => new object[] { s.M, s.K, s.N });
+
     [Theory]
-    [InlineData(1, 64, 16)]
-    [InlineData(37, 45, 70)] // K not a multiple of 4, M and N off the 16-tile
-    [InlineData(5, 300, 33)] // K over several K tiles
+    [MemberData(nameof(W8A8Shapes))] // K not a multiple of 4, M and N off the 16-tile, K over several K tiles
     public void W8A8_linear_equals_integer_math(int m, int k, int n)
     {
-        var r = new Random(m * 1000 + k);
-        var x = BackendOpCases.Rand(r, 2f, m, k);
-        var w = BackendOpCases.Rand(r, n, k);
-        var bias = BackendOpCases.Rand(r, n);
-        var qw = WeightQuantizer.Quantize(w.Data, n, k, 8);
-        var input = ActivationQuantParams.FromRange(-1.5f, 2f, 8); // clips part of x: the kernel must clamp as the format does
-        var layer = new QuantizedLayer(qw, [new InputQuantSegment(k, input)]);
-        var info = new LayerInfo("test", "w8a8", LayerKind.Linear, [n, k], new LayerPrecision(8, 8));
-
-        var spec = new KernelSpec(LayerKind.Linear, [n, k], [m, k], info.Precision);
-        Assert.True(Backend.Supports(spec));
-        var prepared = Backend.PrepareQuantizedLinear(info, layer, bias);
-        var actual = Backend.Linear(prepared, x, Backend.Specialize(spec));
-
-        var expected = new float[m * n];
-        var dw = qw.Dequantize();
-        for (int i = 0; i < m; i++)
-            for (int j = 0; j < n; j++)
-            {
-                double acc = bias.Data[j];
-                for (int c = 0; c < k; c++) acc += input.Dequantize(input.Quantize(x.Data[i * k + c])) * (double)dw[j * k + c];
-                expected[i * n + j] = (float)acc;
-            }
-        double error = OpCaseSeed.NormalizedError(expected, actual.Data);
+        Assert.True(Backend.Supports(new KernelSpec(LayerKind.Linear, [n, k], [m, k], new LayerPrecision(8, 8))));
+        var (run, expected) = IntegerOpCases.W8A8Linear(m, k, n);
+        double error = OpCaseSeed.NormalizedError(expected, run(Backend).Data);
         output.WriteLine($"W8A8 M{m} K{k} N{n}: error vs fake-quantized FP64 math {error:G3}");
         Assert.True(error <= 1e-6, $"error {error:G3}");
     }

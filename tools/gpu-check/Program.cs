@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Globalization;
 using MixDQ.Backends.Ilgpu;
+using MixDQ.Backends.Ilgpu.Tests;
 using MixDQ.GpuCheck;
 using MixDQ.Runtime.Backends;
 using MixDQ.Runtime.Backends.Cpu;
@@ -113,6 +114,30 @@ namespace MixDQ.GpuCheck
                 table.Add($"op {op.Key}", failures.Count == 0 ? "pass" : "FAIL",
                     $"{op.Count()} cases, max normalised error vs cpu {worst:G3}" + (failures.Count > 0 ? "; failed: " + string.Join("; ", failures) : ""));
             }
+            RunW8A8(backend, table);
+        }
+
+        /// <summary>The W8A8 linear kernel (dp4a on CUDA) against the FP64 meaning of the layer; the CPU backend has no integer path to compare with.</summary>
+        private static void RunW8A8(IlgpuBackend backend, ResultTable table)
+        {
+            double worst = 0;
+            var failures = new List<string>();
+            foreach (var (m, k, n) in IntegerOpCases.W8A8Shapes)
+            {
+                try
+                {
+                    var (run, expected) = IntegerOpCases.W8A8Linear(m, k, n);
+                    double error = Error(expected, run(backend).Data);
+                    worst = Math.Max(worst, error);
+                    if (!(error <= 1e-6)) failures.Add($"M{m} K{k} N{n} ({error:G3})");
+                }
+                catch (Exception e) when (e is not OutOfMemoryException)
+                {
+                    failures.Add($"M{m} K{k} N{n} ({e.GetType().Name}: {e.Message})");
+                }
+            }
+            table.Add("op Linear W8A8 (dp4a on CUDA)", failures.Count == 0 ? "pass" : "FAIL",
+                $"{IntegerOpCases.W8A8Shapes.Length} cases vs fake-quantized FP64 math, max normalised error {worst:G3}" + (failures.Count > 0 ? "; failed: " + string.Join("; ", failures) : ""));
         }
 
         private static Random Seed(BackendOpCase c)
