@@ -18,15 +18,29 @@ var options = CheckOptions.Parse(args);
 var table = new ResultTable();
 var total = Stopwatch.StartNew();
 
-using (var probe = IlgpuBackend.Create(options.Accelerator))
+// Each section reports its own failure as a FAIL row, so one broken section never costs the rest of the table.
+void Section(string name, Action run)
 {
-    table.Add("device", probe.DeviceName, $"{probe.Name}, kernel set loaded in {probe.CompileTime.TotalSeconds:F2} s");
-    if (options.Sections.Contains("ops")) OpHarness.Run(probe, table);
-    if (options.Sections.Contains("tinyshapes")) TinyShapesCheck.Run(probe, options.ModelDirectory, table);
+    try
+    {
+        run();
+    }
+    catch (Exception e) when (e is not OutOfMemoryException)
+    {
+        table.Add(name, "FAIL", $"{e.GetType().Name}: {e.Message}".Replace('|', '/').ReplaceLineEndings(" "));
+    }
 }
+
+Section("device", () =>
+{
+    using var probe = IlgpuBackend.Create(options.Accelerator);
+    table.Add("device", probe.DeviceName, $"{probe.Name}, kernel set loaded in {probe.CompileTime.TotalSeconds:F2} s");
+    if (options.Sections.Contains("ops")) Section("ops", () => OpHarness.Run(probe, table));
+    if (options.Sections.Contains("tinyshapes")) Section("TinyShapes image vs cpu", () => TinyShapesCheck.Run(probe, options.ModelDirectory, table));
+});
 if (options.Sections.Contains("unet"))
     foreach (var precision in options.Precisions)
-        UnetTiming.Run(options, precision, table);
+        Section($"unet {options.Unet} {precision}", () => UnetTiming.Run(options, precision, table));
 
 table.Add("wall time", $"{total.Elapsed.TotalSeconds:F0} s", $"{DateTime.UtcNow:yyyy-MM-dd HH:mm} UTC");
 table.Print(options.OutputDirectory);
