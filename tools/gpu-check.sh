@@ -55,6 +55,7 @@ run() {
   local results="$WORK/results"
   command -v nvidia-smi >/dev/null && nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader || true
   local start=$SECONDS status=0
+  mkdir -p "$results"
   (cd "$ROOT" && timeout "$BUDGET_S" "$WORK/dotnet" "$OUT_DIR/app/MixDQ.GpuCheck.dll" "${args[@]}" --out "$results") || status=$?
   [[ $status -eq 124 ]] && echo "| gpu-check | FAIL | runner killed after ${BUDGET_S} s |" >>"$results/table.md"
 

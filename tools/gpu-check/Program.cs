@@ -15,7 +15,7 @@ using MixDQ.Runtime.Tests.ComputeBackends;
 // gpu-check: the ILGPU backend on one accelerator against the CPU backend, as one table (see README.md beside this file).
 CultureInfo.DefaultThreadCurrentCulture = CultureInfo.InvariantCulture;
 var options = CheckOptions.Parse(args);
-var table = new ResultTable();
+var table = new ResultTable(options.OutputDirectory);
 var total = Stopwatch.StartNew();
 
 // Each section reports its own failure as a FAIL row, so one broken section never costs the rest of the table.
@@ -43,7 +43,7 @@ if (options.Sections.Contains("unet"))
         Section($"unet {options.Unet} {precision}", () => UnetTiming.Run(options, precision, table));
 
 table.Add("wall time", $"{total.Elapsed.TotalSeconds:F0} s", $"{DateTime.UtcNow:yyyy-MM-dd HH:mm} UTC");
-table.Print(options.OutputDirectory);
+table.Print();
 return table.Failed ? 1 : 0;
 
 namespace MixDQ.GpuCheck
@@ -76,27 +76,36 @@ namespace MixDQ.GpuCheck
         }
     }
 
-    /// <summary>The rows of the one table the check prints.</summary>
+    /// <summary>
+    /// The rows of the one table the check prints; each row is also appended to table.md at once, so a run killed by its
+    /// time budget still leaves the rows it finished.
+    /// </summary>
     internal sealed class ResultTable
     {
-        private readonly List<(string Check, string Result, string Detail)> _rows = [];
+        private readonly List<string> _lines = ["| check | result | detail |", "|---|---|---|"];
+        private readonly string _path;
+
+        public ResultTable(string outputDirectory)
+        {
+            Directory.CreateDirectory(outputDirectory);
+            _path = Path.Combine(outputDirectory, "table.md");
+            File.WriteAllLines(_path, _lines);
+        }
 
         public bool Failed { get; private set; }
 
         public void Add(string check, string result, string detail = "")
         {
             if (result.StartsWith("FAIL", StringComparison.Ordinal)) Failed = true;
-            _rows.Add((check, result, detail));
+            string line = $"| {check} | {result} | {detail} |";
+            _lines.Add(line);
+            File.AppendAllLines(_path, [line]);
             Console.Error.WriteLine($"[gpu-check] {check}: {result} {detail}");
         }
 
-        public void Print(string outputDirectory)
+        public void Print()
         {
-            var lines = new List<string> { "| check | result | detail |", "|---|---|---|" };
-            lines.AddRange(_rows.Select(r => $"| {r.Check} | {r.Result} | {r.Detail} |"));
-            Directory.CreateDirectory(outputDirectory);
-            File.WriteAllLines(Path.Combine(outputDirectory, "table.md"), lines);
-            foreach (string line in lines) Console.WriteLine(line);
+            foreach (string line in _lines) Console.WriteLine(line);
         }
     }
 
