@@ -43,6 +43,7 @@ public static class ErrorCodes
     public const string LatentsInvalid = "MIXDQ052";
     public const string ImageInvalid = "MIXDQ053";
     public const string NonFiniteOutput = "MIXDQ054";
+    public const string DeviceUnavailable = "MIXDQ057"; // a device asked for by name (cuda) is not present or its backend is not installed
     public const string InternalError = "MIXDQ059";
 
     // Compiler, plan, SDK.
