@@ -24,9 +24,13 @@ internal static class EvaluateCommand
         var repeats = new Option<int>("--repeats") { Description = "run the prompt list this many times with new seeds (more images for the Fréchet distance)", DefaultValueFactory = _ => 1 };
         var limit = new Option<int?>("--limit") { Description = "use only the first N prompts" };
         var json = new Option<string?>("--json") { Description = "also write the numbers to this JSON file" };
+        var plan = new Option<string?>("--plan")
+        {
+            Description = "a compiled plan of this model: its integer layers run simulated (dequantized packed weights, stored input quantizers and BOS rows) on the CPU backend; other layers FP32 from --model",
+        };
         var cmd = new Command("evaluate", "Score a TinyShapes model with the analytic judge through the C# runtime.")
         {
-            model, prompts, steps, seed, repeats, limit, json,
+            model, prompts, steps, seed, repeats, limit, json, plan,
         };
         cmd.SetAction((ParseResult r, CancellationToken ct) =>
         {
@@ -39,7 +43,10 @@ internal static class EvaluateCommand
             var all = Enumerable.Repeat(list, rep).SelectMany(x => x).ToList();
             int stepCount = r.GetValue(steps);
 
-            using var pipeline = DiffusionPipeline.Load(dir);
+            string? planPath = r.GetValue(plan);
+            var simulated = planPath is null ? null : new Compiler.Analysis.Simulation.SimulatedQuantBackend(new Runtime.Backends.Cpu.CpuBackend());
+            using var pipeline = DiffusionPipeline.Load(dir, new PipelineLoadOptions { Backend = simulated });
+            if (simulated is not null) simulated.Replay(Compiler.Analysis.Simulation.PlanSimulation.ReadIntegerLayers(planPath!));
             var generated = new List<byte[]>(all.Count);
             var clock = System.Diagnostics.Stopwatch.StartNew();
             var evaluation = TinyShapesEvaluator.Evaluate((prompt, s) =>
@@ -76,6 +83,7 @@ internal static class EvaluateCommand
                 ["frechet_distance_vs_render"] = fd,
                 ["seconds_per_image"] = clock.Elapsed.TotalSeconds / all.Count,
                 ["backend"] = pipeline.BackendName,
+                ["plan"] = planPath is null ? null : Path.GetFullPath(planPath),
             };
             foreach (var (k, v) in numbers)
                 ctx.Out.WriteLine($"{k,-28} {Format(v)}");
