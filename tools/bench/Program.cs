@@ -21,6 +21,7 @@ try
         case "load-memory": return LoadMemoryBench.Run(options);
         case "load-memory-child": return LoadMemoryBench.Child(options);
         case "generate": return GenerateBench.Run(options);
+        case "allocate": return AllocateBench.Run(options);
     }
 }
 catch (BenchUsageException e)
@@ -32,7 +33,7 @@ catch (BenchUsageException e)
 if (command is not ("gemm" or "ops"))
 {
     Console.Error.WriteLine($"unknown benchmark '{command}'; available: gemm (compute-bound kernels), ops (memory-bound ops), " +
-                            "load-memory (peak memory of loading a model), generate (image generation vs PyTorch)");
+                            "load-memory (peak memory of loading a model), generate (image generation vs PyTorch), allocate (SDXL-sized bit allocation)");
     return 2;
 }
 

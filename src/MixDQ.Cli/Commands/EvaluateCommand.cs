@@ -47,12 +47,16 @@ internal static class EvaluateCommand
             var simulated = planPath is null ? null : new Compiler.Analysis.Simulation.SimulatedQuantBackend(new Runtime.Backends.Cpu.CpuBackend());
             using var pipeline = DiffusionPipeline.Load(dir, new PipelineLoadOptions { Backend = simulated });
             if (simulated is not null) simulated.Replay(Compiler.Analysis.Simulation.PlanSimulation.ReadIntegerLayers(planPath!));
+            // With a plan, the FP32 model generates the same seeds too: SSIM/PSNR against FP32 is what quantization changed.
+            using var fp32 = planPath is null ? null : DiffusionPipeline.Load(dir);
+            var fpImages = new List<byte[]>(all.Count);
             var generated = new List<byte[]>(all.Count);
             var clock = System.Diagnostics.Stopwatch.StartNew();
             var evaluation = TinyShapesEvaluator.Evaluate((prompt, s) =>
             {
                 var image = pipeline.Generate(prompt, new GenerationOptions { Seed = s, Steps = stepCount }, cancellationToken: ct).Rgb;
                 generated.Add(image);
+                if (fp32 is not null) fpImages.Add(fp32.Generate(prompt, new GenerationOptions { Seed = s, Steps = stepCount }, cancellationToken: ct).Rgb);
                 return image;
             }, all, r.GetValue(seed), new SyncProgress<int>(i =>
             {
@@ -84,6 +88,8 @@ internal static class EvaluateCommand
                 ["seconds_per_image"] = clock.Elapsed.TotalSeconds / all.Count,
                 ["backend"] = pipeline.BackendName,
                 ["plan"] = planPath is null ? null : Path.GetFullPath(planPath),
+                ["ssim_vs_fp32"] = fp32 is null ? null : Enumerable.Range(0, all.Count).Average(i => ImageMetrics.Ssim(generated[i], fpImages[i], size, size, 3)),
+                ["psnr_vs_fp32"] = fp32 is null ? null : PooledPsnr(generated, fpImages),
             };
             foreach (var (k, v) in numbers)
                 ctx.Out.WriteLine($"{k,-28} {Format(v)}");
@@ -92,6 +98,23 @@ internal static class EvaluateCommand
             return Task.FromResult(CliApp.ExitOk);
         });
         return cmd;
+    }
+
+    /// <summary>PSNR of the mean squared error over every image (finite unless all images are identical: then null).</summary>
+    private static double? PooledPsnr(List<byte[]> a, List<byte[]> b)
+    {
+        double se = 0;
+        long n = 0;
+        for (int i = 0; i < a.Count; i++)
+        {
+            for (int k = 0; k < a[i].Length; k++)
+            {
+                double d = a[i][k] - b[i][k];
+                se += d * d;
+            }
+            n += a[i].Length;
+        }
+        return se == 0 ? null : 10 * Math.Log10(255.0 * 255.0 * n / se);
     }
 
     private static string Format(object? v) => v switch
