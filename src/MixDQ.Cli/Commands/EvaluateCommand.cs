@@ -28,9 +28,13 @@ internal static class EvaluateCommand
         {
             Description = "a compiled plan of this model: its integer layers run simulated (dequantized packed weights, stored input quantizers and BOS rows) on the CPU backend; other layers FP32 from --model",
         };
+        var fpCache = new Option<string?>("--fp32-cache")
+        {
+            Description = "with --plan: a folder that keeps the FP32 images (by steps and seed) so that several plans share one FP32 run",
+        };
         var cmd = new Command("evaluate", "Score a TinyShapes model with the analytic judge through the C# runtime.")
         {
-            model, prompts, steps, seed, repeats, limit, json, plan,
+            model, prompts, steps, seed, repeats, limit, json, plan, fpCache,
         };
         cmd.SetAction((ParseResult r, CancellationToken ct) =>
         {
@@ -56,7 +60,7 @@ internal static class EvaluateCommand
             {
                 var image = pipeline.Generate(prompt, new GenerationOptions { Seed = s, Steps = stepCount }, cancellationToken: ct).Rgb;
                 generated.Add(image);
-                if (fp32 is not null) fpImages.Add(fp32.Generate(prompt, new GenerationOptions { Seed = s, Steps = stepCount }, cancellationToken: ct).Rgb);
+                if (fp32 is not null) fpImages.Add(Fp32Image(fp32, prompt, s, stepCount, r.GetValue(fpCache), ct));
                 return image;
             }, all, r.GetValue(seed), new SyncProgress<int>(i =>
             {
@@ -98,6 +102,25 @@ internal static class EvaluateCommand
             return Task.FromResult(CliApp.ExitOk);
         });
         return cmd;
+    }
+
+    /// <summary>The FP32 image of a prompt and seed, from the cache folder when it holds it (keyed by prompt, seed and steps).</summary>
+    private static byte[] Fp32Image(DiffusionPipeline fp32, string prompt, int seed, int steps, string? cache, CancellationToken ct)
+    {
+        string? file = null;
+        if (cache is not null)
+        {
+            string key = Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(System.Text.Encoding.UTF8.GetBytes($"{prompt}\n{seed}\n{steps}")))[..24];
+            file = Path.Combine(cache, key + ".rgb");
+            if (File.Exists(file)) return File.ReadAllBytes(file);
+        }
+        var rgb = fp32.Generate(prompt, new GenerationOptions { Seed = seed, Steps = steps }, cancellationToken: ct).Rgb;
+        if (file is not null)
+        {
+            Directory.CreateDirectory(cache!);
+            Runtime.IO.AtomicFile.WriteAllBytes(file, rgb);
+        }
+        return rgb;
     }
 
     /// <summary>PSNR of the mean squared error over every image (finite unless all images are identical: then null).</summary>
