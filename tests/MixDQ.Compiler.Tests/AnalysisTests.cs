@@ -202,6 +202,30 @@ public sealed class AnalysisTests(TinyAnalysisFixture fixture, ITestOutputHelper
     }
 
     [Fact]
+    public void CancelledAnalysis_StopsWithoutWritingAPlan()
+    {
+        using var cancel = new CancellationTokenSource();
+        var lines = new List<string>();
+        // Cancel once the calibration has started (as Ctrl+C in the middle of a build).
+        var progress = new CancelOn(lines, l => l.Contains("analysis: calibrate", StringComparison.Ordinal), cancel);
+        string outDir = fixture.PathOf("k");
+        Assert.ThrowsAny<OperationCanceledException>(() => ModelCompiler.Compile(
+            new CompileRequest(TinyModel.Directory, "TinyQ", outDir, fixture.Settings() with { LockFile = fixture.PathOf("k.lock.json") }), progress: progress, cancellationToken: cancel.Token));
+        Assert.Contains(lines, l => l.Contains("analysis: calibrate", StringComparison.Ordinal));
+        Assert.False(File.Exists(Path.Combine(outDir, "TinyQ.mixdq.plan.json")));
+        Assert.False(File.Exists(Path.Combine(outDir, "TinyQ.mixdq.safetensors")));
+    }
+
+    private sealed class CancelOn(List<string> lines, Func<string, bool> when, CancellationTokenSource cancel) : IProgress<string>
+    {
+        public void Report(string value)
+        {
+            lines.Add(value);
+            if (when(value)) cancel.Cancel();
+        }
+    }
+
+    [Fact]
     public void MissingPromptFile_Is069()
     {
         var e = Assert.Throws<MixDQException>(() => fixture.Compile(fixture.PathOf("j"), null, null, fixture.Settings() with { CalibrationPromptsFile = fixture.PathOf("nope.txt") }));
