@@ -6,6 +6,7 @@ using MixDQ.Compiler.Hashing;
 using MixDQ.Compiler.Models;
 using MixDQ.Compiler.Plans;
 using MixDQ.Compiler.Safetensors;
+using MixDQ.Runtime.Backends;
 using MixDQ.Runtime.Diagnostics;
 using MixDQ.Runtime.IO;
 using MixDQ.Runtime.Tensors;
@@ -64,27 +65,38 @@ public static class ModelCompiler
         string inputHash = InputHasher.Hash(folder.Root, inputs,
             new Progress(p => progress?.Report($"hashing {p.File} ({p.Index + 1}/{p.Count})")), cancellationToken);
 
-        string? promptsHash = request.Settings.CalibrationPromptsFile is { } prompts ? InputHasher.HashFile(prompts) : null;
-        var (wBits, aBits, floatDType) = PrecisionPlanner.Choose(request.Settings, warnings);
+        var settings = request.Settings;
+        int floatWeightBits = settings.WeightBits >= 32 ? 32 : 16, floatActivationBits = settings.ActivationBits >= 32 ? 32 : 16;
+        string floatDType = floatWeightBits == 32 ? "F32" : "F16";
 
-        var layers = new List<PlanLayer>();
         var descriptions = new Dictionary<string, ComponentDescription>(StringComparer.Ordinal);
         foreach (var component in folder.Components.Where(c => c.Role == ComponentRole.Network))
         {
             progress?.Report($"describing {component.Name} ({component.ClassName})");
-            var description = describer.Describe(component);
-            descriptions.Add(component.Name, description);
-            foreach (var layer in description.Layers)
-                layers.Add(new PlanLayer(layer.Component, layer.Name, layer.Kind, layer.WeightShape, wBits, aBits,
-                    LayerGrouping.Classify(layer.Component, layer.Name)));
+            descriptions.Add(component.Name, describer.Describe(component));
         }
+
+        // The MixDQ analysis: only when integer widths are asked for.
+        Analysis.AnalysisOutcome? analysis = null;
+        string? promptsHash = settings.CalibrationPromptsFile is { } prompts ? InputHasher.HashFile(prompts) : null;
+        if (settings.IsQuantized)
+        {
+            string lockPath = settings.LockFile ?? Path.Combine(request.OutputDirectory, request.ClassName + Analysis.AnalysisLock.FileSuffix);
+            analysis = Analysis.ModelAnalysis.Run(folder.Root, inputHash, settings, lockPath, progress, warnings, cancellationToken);
+            promptsHash = analysis.PromptsHash;
+        }
+
+        var layers = new List<PlanLayer>();
+        foreach (var description in descriptions.Values)
+            foreach (var layer in description.Layers)
+                layers.Add(PlanLayerOf(layer, LayerGrouping.Classify(layer.Component, layer.Name), analysis, floatWeightBits, floatActivationBits));
 
         var programs = ForwardPrograms.Trace(folder, progress);
 
         string artifactFile = request.ClassName + ArtifactSuffix;
         var plan = new PlanDocument(
             PlanDocument.CurrentSchemaVersion, CompilerVersion, request.ClassName, inputHash, ModelFamily(folder), folder.PipelineClass,
-            new PlanSettings(request.Settings.WeightBits, request.Settings.ActivationBits, request.Settings.Steps, promptsHash),
+            new PlanSettings(settings.WeightBits, settings.ActivationBits, settings.Steps, promptsHash) { Method = analysis?.Method },
             new PlanArtifact(artifactFile, floatDType),
             folder.Components.Select(c => new PlanComponent(c.Name, c.ClassName, c.WeightsRelativePath)).ToList(),
             layers,
@@ -97,7 +109,7 @@ public static class ModelCompiler
         string planPath = Path.GetFullPath(Path.Combine(request.OutputDirectory, request.ClassName + PlanDocument.FileSuffix));
 
         progress?.Report($"writing {artifactFile} ({floatDType})");
-        var tensors = ArtifactTensors(folder, descriptions, Enum.Parse<DType>(floatDType));
+        var tensors = ArtifactTensors(folder, descriptions, Enum.Parse<DType>(floatDType), analysis?.Quantized);
         var metadata = ArtifactMetadata(folder, request.ClassName, planHash, inputHash);
         SafetensorsWriter.WriteStreamed(artifactPath, tensors, metadata, cancellationToken);
         // The plan goes last: a plan on disk always has its artifact beside it.
@@ -112,16 +124,11 @@ public static class ModelCompiler
             throw new MixDQException(ErrorCodes.ClassNameInvalid,
                 $"class name '{request.ClassName}' is not a C# identifier; use letters, digits and '_', not starting with a digit", item: "ClassName");
         var s = request.Settings;
-        if (!CompileSettings.AllowedWeightBits.Contains(s.WeightBits))
-            throw new MixDQException(ErrorCodes.MetadataInvalid,
-                $"weight bits {s.WeightBits} is not supported; use one of {string.Join(", ", CompileSettings.AllowedWeightBits)}", item: "WeightBits");
-        if (!CompileSettings.AllowedActivationBits.Contains(s.ActivationBits))
-            throw new MixDQException(ErrorCodes.MetadataInvalid,
-                $"activation bits {s.ActivationBits} is not supported; use one of {string.Join(", ", CompileSettings.AllowedActivationBits)}", item: "ActivationBits");
+        SettingsValidator.Check(s);
         if (s.Steps is < 1 or > 1000)
             throw new MixDQException(ErrorCodes.MetadataInvalid, $"steps {s.Steps} must be between 1 and 1000", item: "Steps");
         if (s.CalibrationPromptsFile is { } f && !File.Exists(f))
-            throw new MixDQException(ErrorCodes.MetadataInvalid, "the calibration prompts file does not exist", f, "CalibrationPrompts");
+            throw new MixDQException(ErrorCodes.CalibrationPromptsInvalid, "the calibration prompt file does not exist", f, "CalibrationPrompts");
     }
 
     /// <summary>A short family name from the pipeline class and the UNet's text width.</summary>
@@ -138,19 +145,49 @@ public static class ModelCompiler
     }
 
     /// <summary>The tensors the runtime reads (the VAE encoder, for one, stays behind), in name order.</summary>
-    private static List<SafetensorsStreamEntry> ArtifactTensors(ModelFolder folder, Dictionary<string, ComponentDescription> descriptions, DType floatDType)
+    private static List<SafetensorsStreamEntry> ArtifactTensors(ModelFolder folder, Dictionary<string, ComponentDescription> descriptions, DType floatDType,
+        IReadOnlyDictionary<string, Runtime.Quantization.QuantizedLayer>? quantized)
     {
         var list = new List<SafetensorsStreamEntry>();
+        var replacedWeights = quantized?.Keys.Select(k => k + ".weight").ToHashSet(StringComparer.Ordinal) ?? [];
         foreach (var c in folder.Components.Where(c => c.Weights is not null))
         {
             var uses = descriptions[c.Name].UsesTensor;
             foreach (var e in c.Weights!.Tensors.Where(e => uses(e.Name)).OrderBy(e => e.Name, StringComparer.Ordinal))
             {
+                string name = $"{c.Name}/{e.Name}";
+                if (replacedWeights.Contains(name)) continue; // an integer layer: its packed form below replaces the float weight
                 bool isFloat = e.DType is DType.F16 or DType.BF16 or DType.F32 or DType.F64;
-                list.Add(ConvertedTensor.Create($"{c.Name}/{e.Name}", c.Weights, e, isFloat ? floatDType : e.DType));
+                list.Add(ConvertedTensor.Create(name, c.Weights, e, isFloat ? floatDType : e.DType));
             }
         }
+        if (quantized is not null)
+            foreach (var (layer, q) in quantized.OrderBy(kv => kv.Key, StringComparer.Ordinal))
+                list.AddRange(IntegerLayerTensors.Of(layer, q));
         return list;
+    }
+
+    /// <summary>A described layer with the widths and quantization the analysis chose (FP when it chose nothing).</summary>
+    private static PlanLayer PlanLayerOf(LayerInfo layer, Runtime.Compiled.LayerGroup group, Analysis.AnalysisOutcome? analysis, int floatWeightBits, int floatActivationBits)
+    {
+        string name = layer.QualifiedName;
+        var plain = new PlanLayer(layer.Component, layer.Name, layer.Kind, layer.WeightShape, floatWeightBits, floatActivationBits, group);
+        if (analysis is null || layer.Component != "unet") return plain;
+        var sensitivity = analysis.Sensitivity?.Layers.GetValueOrDefault(name);
+        int w = analysis.Allocation.WeightBitsOf(name), a = analysis.Allocation.ActivationBitsOf(name);
+        var planSensitivity = sensitivity is null ? null : new PlanSensitivity(
+            sensitivity.Metric == Analysis.SensitivityMetric.Ssim ? MixDQ.Plans.PlanSchema.Ssim : MixDQ.Plans.PlanSchema.Sqnr,
+            w < 16 && sensitivity.Weights.TryGetValue(w, out double sw) ? sw : null,
+            a < 16 && sensitivity.Activations.TryGetValue(a, out double sa) ? sa : null);
+        if (!analysis.Quantized.TryGetValue(name, out var q)) return plain with { Sensitivity = planSensitivity };
+        return plain with
+        {
+            WeightBits = q.Weight.Bits,
+            ActivationBits = q.QuantizesInput ? q.Input[0].Params.Bits : floatActivationBits,
+            Quantization = new PlanQuantization(q.Weight.Scheme == Runtime.Quantization.WeightScheme.Asymmetric,
+                q.Input.Select(s => new PlanInputQuant(s.Channels, s.Params.Scale, s.Params.ZeroPoint)).ToList(), q.BosRow is not null),
+            Sensitivity = planSensitivity,
+        };
     }
 
     private static Dictionary<string, string> ArtifactMetadata(ModelFolder folder, string className, string planHash, string inputHash)

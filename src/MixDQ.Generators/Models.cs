@@ -14,7 +14,13 @@ namespace MixDQ.Generators
         int WeightBits,
         int ActivationBits,
         string Group,
-        long WeightBytes)
+        long WeightBytes,
+        string? WeightScheme,
+        int InputQuantizers,
+        bool Bos,
+        string? SensitivityMetric,
+        double? WeightSensitivity,
+        double? ActivationSensitivity)
     {
         public string QualifiedName => Component + "/" + Name;
     }
@@ -32,8 +38,9 @@ namespace MixDQ.Generators
         string PipelineClass,
         string ArtifactFile,
         string FloatDType,
-        int RequestedWeightBits,
-        int RequestedActivationBits,
+        double RequestedWeightBits,
+        double RequestedActivationBits,
+        string? Method,
         int Steps,
         int LayerCount,
         int ContentLayers,

@@ -16,8 +16,8 @@ namespace MixDQ.Generators
     internal static partial class PlanParser
     {
         public const int SupportedSchemaVersion = 1;
-        private static readonly int[] WeightBits = { 2, 4, 8, 16, 32 };
-        private static readonly int[] ActivationBits = { 4, 8, 16, 32 };
+        private static readonly int[] WeightBits = MixDQ.Plans.PlanSchema.WeightBits;
+        private static readonly int[] ActivationBits = MixDQ.Plans.PlanSchema.ActivationBits;
 
         private sealed class PlanError : Exception
         {
@@ -124,7 +124,7 @@ namespace MixDQ.Generators
             return new PlanModel(
                 className, ns, input.Path, Hash(input.Text), version, Str(root, "compilerVersion"), Str(root, "inputHash"),
                 Str(root, "modelFamily"), Str(root, "pipelineClass"), Str(artifact, "file"), floatDType,
-                Bits(settings, "requestedWeightBits", WeightBits), Bits(settings, "requestedActivationBits", ActivationBits), Positive(settings, "steps"),
+                RequestedBits(settings, "requestedWeightBits"), RequestedBits(settings, "requestedActivationBits"), OptStr(settings, "method"), Positive(settings, "steps"),
                 layerCount, content, quality, parameters, weightBytes, fp32Bytes, new EquatableArray<LayerModel>(layers),
                 new EquatableArray<string>(lazy), Programs(root, layers));
         }
@@ -148,9 +148,20 @@ namespace MixDQ.Generators
             string group = Str(l, "group");
             if (group != "content" && group != "quality") throw Invalid(l.Get("group")!, $"group '{group}' must be 'content' or 'quality'");
             int wBits = Bits(l, "weightBits", WeightBits);
+            bool integer = MixDQ.Plans.PlanSchema.IsIntegerWeight(wBits);
+            string? scheme = integer ? Str(l, "weightScheme") : null;
+            if (scheme != null && scheme != MixDQ.Plans.PlanSchema.Symmetric && scheme != MixDQ.Plans.PlanSchema.Asymmetric)
+                throw Invalid(l.Get("weightScheme")!, $"weightScheme '{scheme}' must be 'sym' or 'asym'");
+            var input = l.Get("input");
+            int inputQuantizers = input == null ? 0 : input.Kind == JsonKind.Array ? input.Items!.Count : throw Invalid(input, "'input' must be an array");
+            var bos = l.Get("bos");
+            var sensitivity = l.Get("sensitivity");
+            if (sensitivity != null && sensitivity.Kind != JsonKind.Object) throw Invalid(sensitivity, "'sensitivity' must be an object");
             var layer = new LayerModel(Str(l, "component"), Str(l, "name"), op, new EquatableArray<int>(shape), wBits,
-                Bits(l, "activationBits", ActivationBits), group, Long(l, "weightBytes"));
-            long expected = Params(layer.Shape) * wBits / 8;
+                Bits(l, "activationBits", ActivationBits), group, Long(l, "weightBytes"), scheme, inputQuantizers, bos != null && bos.Kind == JsonKind.True,
+                sensitivity == null ? null : Str(sensitivity, "metric"),
+                sensitivity == null ? null : OptDouble(sensitivity, "weight"), sensitivity == null ? null : OptDouble(sensitivity, "activation"));
+            long expected = MixDQ.Plans.PlanSchema.WeightBytes(shape.ToArray(), wBits, scheme == MixDQ.Plans.PlanSchema.Asymmetric);
             if (layer.WeightBytes != expected) throw Invalid(l.Get("weightBytes")!, $"weightBytes {layer.WeightBytes} does not match the shape and bits ({expected})");
             return layer;
         }
@@ -206,6 +217,29 @@ namespace MixDQ.Generators
         {
             int v = Int(obj, name);
             return v > 0 ? v : throw Invalid(obj.Get(name)!, $"'{name}' must be at least 1");
+        }
+
+        private static double RequestedBits(JsonNode obj, string name)
+        {
+            var v = Get(obj, name);
+            return v.Kind == JsonKind.Number && double.TryParse(v.Text, NumberStyles.AllowDecimalPoint | NumberStyles.AllowExponent, CultureInfo.InvariantCulture, out double r)
+                && r >= MixDQ.Plans.PlanSchema.MinRequestedBits && r <= MixDQ.Plans.PlanSchema.MaxRequestedBits
+                ? r : throw Invalid(v, $"'{name}' must be a number from 2 to 32");
+        }
+
+        private static double? OptDouble(JsonNode obj, string name)
+        {
+            var v = obj.Get(name);
+            if (v == null) return null;
+            return v.Kind == JsonKind.Number && double.TryParse(v.Text, NumberStyles.Float, CultureInfo.InvariantCulture, out double r)
+                ? r : throw Invalid(v, $"'{name}' must be a number");
+        }
+
+        private static string? OptStr(JsonNode obj, string name)
+        {
+            var v = obj.Get(name);
+            if (v == null || v.Kind == JsonKind.Null) return null;
+            return v.Kind == JsonKind.String ? v.Text : throw Invalid(v, $"'{name}' must be a string");
         }
 
         private static int Bits(JsonNode obj, string name, int[] allowed)

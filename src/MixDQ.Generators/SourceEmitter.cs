@@ -155,8 +155,9 @@ namespace MixDQ.Generators
             Prop(sb, "string", "PipelineClass", Lit(m.PipelineClass), "The diffusers pipeline class.");
             Prop(sb, "string", "ArtifactFileName", Lit(m.ArtifactFile), "The weights artifact's file name.");
             Prop(sb, "string", "ArtifactFloatDType", Lit(m.FloatDType), "Element type of float tensors in the artifact.");
-            Prop(sb, "int", "RequestedWeightBits", Num(m.RequestedWeightBits), "Weight bits requested in the project (see each layer for what was applied).");
-            Prop(sb, "int", "RequestedActivationBits", Num(m.RequestedActivationBits), "Activation bits requested in the project.");
+            Prop(sb, "double", "RequestedWeightBits", Dbl(m.RequestedWeightBits), "Target average weight bits requested in the project (see each layer for what was applied).");
+            Prop(sb, "double", "RequestedActivationBits", Dbl(m.RequestedActivationBits), "Target average activation bits requested in the project.");
+            Prop(sb, "string?", "Method", m.Method == null ? "null" : Lit(m.Method), "The analysis that chose the widths (mixdq, naive, sqnr-only, no-bos); null for a float plan.");
             Prop(sb, "int", "Steps", Num(m.Steps), "Denoising steps the model was compiled for.");
             Prop(sb, "int", "LayerCount", Num(m.LayerCount), "Number of quantizable layers.");
             Prop(sb, "int", "ContentLayerCount", Num(m.ContentLayers), "Layers in MixDQ's content group.");
@@ -183,14 +184,24 @@ namespace MixDQ.Generators
             sb.AppendLine("        {");
             foreach (var l in m.Layers)
             {
+                string extra = "";
+                if (l.WeightScheme != null)
+                    extra += $" WeightScheme = {Lit(l.WeightScheme)}, InputQuantizers = {l.InputQuantizers}, BosRow = {(l.Bos ? "true" : "false")},";
+                if (l.SensitivityMetric != null)
+                    extra += $" Sensitivity = new {Rt}.Compiled.LayerSensitivity({Lit(l.SensitivityMetric)}, {OptDbl(l.WeightSensitivity)}, {OptDbl(l.ActivationSensitivity)}),";
                 sb.AppendLine($"            new({Lit(l.Component)}, {Lit(l.Name)}, {Kind(l.Op)}, new int[] {{ {Shape(l.Shape)} }}, " +
-                    $"new {Rt}.Backends.LayerPrecision({l.WeightBits}, {l.ActivationBits}), {Rt}.Compiled.LayerGroup.{(l.Group == "content" ? "Content" : "Quality")}, {Num(l.WeightBytes)}),");
+                    $"new {Rt}.Backends.LayerPrecision({l.WeightBits}, {l.ActivationBits}), {Rt}.Compiled.LayerGroup.{(l.Group == "content" ? "Content" : "Quality")}, {Num(l.WeightBytes)})" +
+                    (extra.Length > 0 ? " {" + extra.TrimEnd(',') + " }," : ","));
             }
             sb.AppendLine("        };");
             sb.AppendLine("    }");
             if (m.Namespace is not null) sb.AppendLine("}");
             return sb.ToString();
         }
+
+        private static string Dbl(double v) => v.ToString("R", CultureInfo.InvariantCulture) + "d";
+
+        private static string OptDbl(double? v) => v.HasValue ? Dbl(v.Value) : "null";
 
         private static readonly string Version = typeof(SourceEmitter).Assembly.GetName().Version?.ToString(3) ?? "0.0.0";
 

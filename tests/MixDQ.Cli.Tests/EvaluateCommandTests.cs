@@ -69,9 +69,9 @@ public class EvaluateCommandTests(TinyModelsFixture models) : IClassFixture<Tiny
     }
 
     [Fact]
-    public void Model_and_plan_are_exclusive_and_a_plan_needs_prompts()
+    public void Simulation_needs_model_and_plan_and_a_plan_needs_prompts()
     {
-        var (exit, _, err) = CliHarness.Run("evaluate", "--model", TinyShapes, "--plan", "x.mixdq.plan.json");
+        var (exit, _, err) = CliHarness.Run("evaluate", "--plan", "x.mixdq.plan.json", "--simulate", "--prompts", "p.txt");
         Assert.Equal(2, exit);
         Assert.StartsWith("error MIXDQ050", err.Trim());
         (exit, _, err) = CliHarness.Run("evaluate");

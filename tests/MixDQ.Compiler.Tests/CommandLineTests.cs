@@ -43,16 +43,16 @@ public sealed class CommandLineTests
     {
         var (code, _, stderr) = Run("--model", "m", "--class", "Tiny", "--out", "o", "--weight-bits", "5.5x");
         Assert.Equal(CompileCommandLine.ExitBadInput, code);
-        Assert.StartsWith($"error {ErrorCodes.MetadataInvalid}: WeightBits '5.5x' is not a whole number", stderr, StringComparison.Ordinal);
+        Assert.StartsWith($"error {ErrorCodes.MetadataInvalid}: WeightBits '5.5x' is not a number", stderr, StringComparison.Ordinal);
     }
 
     [Fact]
-    public void IntegerBits_PrintWarning067_ButSucceed()
+    public void IntegerBits_WithoutCalibrationPrompts_Is069()
     {
         using var tmp = RepoPaths.NewTempDir();
         var (code, _, stderr) = Run("--model", TinyModel.Directory, "--class", "Tiny", "--out", tmp.Path, "--weight-bits=4", "--activation-bits=8");
-        Assert.Equal(0, code);
-        Assert.StartsWith($"warning {ErrorCodes.AnalysisNotImplemented}: W4A8 was requested", stderr, StringComparison.Ordinal);
+        Assert.Equal(CompileCommandLine.ExitBadInput, code);
+        Assert.StartsWith($"error {ErrorCodes.CalibrationPromptsInvalid}: integer bits need calibration prompts", stderr, StringComparison.Ordinal);
     }
 
     [Theory]

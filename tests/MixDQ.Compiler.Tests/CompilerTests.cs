@@ -113,14 +113,12 @@ public sealed class CompilerTests : IDisposable
     }
 
     [Fact]
-    public void IntegerBitsRequest_WarnsThatTheAnalysisIsMissing_AndStaysFp16()
+    public void IntegerBitsRequest_WithoutCalibrationPrompts_Is069_NotASilentFpPlan()
     {
-        var result = Compile(settings: new CompileSettings { WeightBits = 4, ActivationBits = 8 });
-        var warning = Assert.Single(result.Warnings);
-        Assert.Equal(ErrorCodes.AnalysisNotImplemented, warning.Code);
-        Assert.Contains("not implemented", warning.Message, StringComparison.Ordinal);
-        Assert.All(result.Plan.Layers, l => Assert.Equal((16, 16), (l.WeightBits, l.ActivationBits)));
-        Assert.Equal((4, 8), (result.Plan.Settings.RequestedWeightBits, result.Plan.Settings.RequestedActivationBits));
+        var e = Assert.Throws<MixDQException>(() => Compile(settings: new CompileSettings { WeightBits = 4, ActivationBits = 8 }));
+        Assert.Equal(ErrorCodes.CalibrationPromptsInvalid, e.Code);
+        Assert.Contains("calibration_prompts.txt", e.Message, StringComparison.Ordinal);
+        Assert.False(File.Exists(_tmp.File("out/TinyRandom.mixdq.plan.json")));
     }
 
     [Fact]
@@ -206,12 +204,15 @@ public sealed class CompilerTests : IDisposable
     }
 
     [Theory]
-    [InlineData(5, 16)]
-    [InlineData(16, 2)]
-    public void UnsupportedBits_Is063(int w, int a)
+    [InlineData(24, 16, "MIXDQ063")]
+    [InlineData(16, 64, "MIXDQ063")]
+    [InlineData(16, 2, "MIXDQ070")]
+    [InlineData(1, 16, "MIXDQ070")]
+    public void UnsupportedBits_AreRefusedBeforeAnythingIsRead(double w, double a, string code)
     {
         var e = Assert.Throws<MixDQException>(() => Compile(settings: new CompileSettings { WeightBits = w, ActivationBits = a }));
-        Assert.Equal(ErrorCodes.MetadataInvalid, e.Code);
+        Assert.Equal(code, e.Code);
+        Assert.Equal(w < 16 || w > 32 || w == 24 ? "WeightBits" : "ActivationBits", e.Item);
     }
 
     [Fact]
@@ -221,7 +222,7 @@ public sealed class CompilerTests : IDisposable
         var plan = Compile(settings: new CompileSettings { CalibrationPromptsFile = _tmp.File("prompts.txt") }).Plan;
         Assert.StartsWith("sha256:", plan.Settings.CalibrationPromptsHash, StringComparison.Ordinal);
         var e = Assert.Throws<MixDQException>(() => Compile(settings: new CompileSettings { CalibrationPromptsFile = _tmp.File("none.txt") }));
-        Assert.Equal(ErrorCodes.MetadataInvalid, e.Code);
+        Assert.Equal(ErrorCodes.CalibrationPromptsInvalid, e.Code);
     }
 }
 

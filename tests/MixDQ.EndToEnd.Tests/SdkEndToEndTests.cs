@@ -75,26 +75,30 @@ public sealed class SdkEndToEndTests(PackedFeedFixture feed, ITestOutputHelper l
     }
 
     [Fact]
-    public void SeveralModels_AllGenerated_DefaultsApply_AndTheCompilersWarningCarriesCodeAndLine()
+    public void SeveralModels_AllGenerated_DefaultsApply_AndTheAnalysisRunsOnceThenComesFromTheLock()
     {
+        string prompts = Path.Combine(Path.GetTempPath(), "mixdq-e2e-prompts-" + Guid.NewGuid().ToString("N")[..8] + ".txt");
+        File.WriteAllLines(prompts, ["a red circle", "a blue square on a green background"]);
         string items = string.Join("\n",
             $"""    <MixDQModel Include="{TinyModel.Directory}" ClassName="Plain" />""",
-            $"""    <MixDQModel Include="{TinyModel.Directory}" ClassName="Quantized" WeightBits="4" ActivationBits="8" Namespace="Consumer.Models" />""",
+            $"""    <MixDQModel Include="{TinyModel.Directory}" ClassName="Quantized" WeightBits="4" ActivationBits="8" Namespace="Consumer.Models" CalibrationPrompts="{prompts}" CalibrationPromptCount="2" SensitivityPrompts="1" WeightCandidates="4,8" ActivationCandidates="8" />""",
             $"""    <MixDQModel Include="{TinyModel.Directory}" />""");
         // The third item takes every default: ClassName from the folder name (tiny-random → TinyRandom), 16 bits, 1 step.
         using var app = feed.NewConsumer(items, """
-            Console.WriteLine($"{Consumer.Plain.Plan.LayerCount} {Consumer.Models.Quantized.Plan.RequestedWeightBits} {Consumer.Models.Quantized.Plan.Layers[0].Precision} {Consumer.TinyRandom.Plan.RequestedWeightBits} {Consumer.TinyRandom.Plan.Steps}");
+            var q = Consumer.Models.Quantized.Plan;
+            var unet = q.Layers.Where(l => l.Component == "unet").ToList();
+            Console.WriteLine($"{Consumer.Plain.Plan.LayerCount} {q.RequestedWeightBits} {q.Layers[0].Precision} {Consumer.TinyRandom.Plan.RequestedWeightBits} {Consumer.TinyRandom.Plan.Steps} {q.Method} " +
+                $"{unet.All(l => l.Precision.WeightBits <= 8 && l.WeightScheme == "sym" && l.Sensitivity is not null)} {unet.Any(l => l.BosRow)} {q.WeightBytes < Consumer.Plain.Plan.WeightBytes}");
             """);
 
-        var build = app.Build("-p:TreatWarningsAsErrors=false");
+        var build = app.Build("-v:n");
         Assert.True(build.ExitCode == 0, build.Output);
-        var warning = System.Text.RegularExpressions.Regex.Match(build.Output, @"Consumer\.csproj\((?<line>\d+),\d+\): warning MIXDQ067: (?<msg>[^\r\n]*)");
-        Assert.True(warning.Success, build.Output);
-        Assert.Equal(app.LineOf("ClassName=\"Quantized\""), int.Parse(warning.Groups["line"].Value, CultureInfo.InvariantCulture));
-        Assert.Contains("not implemented yet", warning.Groups["msg"].Value, StringComparison.Ordinal);
+        Assert.Contains("MixDQ: analysis: sensitivity 100%", build.Output, StringComparison.Ordinal);
+        Assert.True(File.Exists(app.File("Quantized.mixdq.lock.json")), "the lock file sits beside the project, to be committed");
 
         var run = app.RunApp();
-        Assert.Equal("116 4 FP16 16 1", run.Output.Trim());
+        Assert.Equal("116 4 FP16 16 1 mixdq True True True", run.Output.Trim());
+        File.Delete(prompts);
     }
 
     [Fact]
@@ -122,7 +126,7 @@ public sealed class SdkEndToEndTests(PackedFeedFixture feed, ITestOutputHelper l
             Assert.Contains("Fix: " + fix, e.Message, StringComparison.Ordinal);
         }
         Expect("MIXDQ020", "ClassName=\"Missing\"", "set Include to a diffusers pipeline folder");
-        Expect("MIXDQ063", "WeightBits=\"5.5x\"", "set WeightBits to 2, 4, 8, 16 or 32");
+        Expect("MIXDQ063", "WeightBits=\"5.5x\"", "set WeightBits to an average from 2 to 8");
         Expect("MIXDQ064", "ClassName=\"9Lives\"", "use letters, digits and '_'");
         Expect("MIXDQ065", "Steps=\"2\"", "give each MixDQModel its own ClassName");
         Assert.Equal(4, errors.Count);
@@ -164,7 +168,17 @@ public sealed class SdkEndToEndTests(PackedFeedFixture feed, ITestOutputHelper l
     }
 
     [Fact]
-    public void PackedSdk_IsSmall() =>
-        Assert.True(new FileInfo(feed.SdkPackage).Length < 2 * 1024 * 1024,
-            $"MixDQ.Sdk package is {new FileInfo(feed.SdkPackage).Length.ToString(CultureInfo.InvariantCulture)} bytes");
+    public void PackedSdk_IsSmall_BesidesTheOrToolsNativesOfTheSupportedPlatforms()
+    {
+        using var zip = System.IO.Compression.ZipFile.OpenRead(feed.SdkPackage);
+        const string natives = "tools/compiler/runtimes/";
+        long other = zip.Entries.Where(e => !e.FullName.StartsWith(natives, StringComparison.Ordinal)).Sum(e => e.CompressedLength);
+        long native = zip.Entries.Where(e => e.FullName.StartsWith(natives, StringComparison.Ordinal)).Sum(e => e.CompressedLength);
+        log.WriteLine($"package {new FileInfo(feed.SdkPackage).Length} bytes: OR-Tools natives {native}, everything else {other}");
+        Assert.True(other < 2 * 1024 * 1024, $"MixDQ.Sdk package without native libraries is {other.ToString(CultureInfo.InvariantCulture)} bytes");
+        var platforms = zip.Entries.Where(e => e.FullName.StartsWith(natives, StringComparison.Ordinal))
+            .Select(e => e.FullName[natives.Length..].Split('/')[0]).Distinct().Order(StringComparer.Ordinal).ToList();
+        Assert.Equal(["linux-x64", "win-x64"], platforms);
+        Assert.True(native < 64L * 1024 * 1024, $"OR-Tools natives take {native} bytes");
+    }
 }

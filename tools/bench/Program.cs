@@ -23,6 +23,7 @@ try
         case "load-time": return LoadTimeBench.Run(options);
         case "generate": return GenerateBench.Run(options);
         case "int8": return IntegerBench.Run(options);
+        case "allocate": return AllocateBench.Run(options);
     }
 }
 catch (BenchUsageException e)
@@ -35,7 +36,7 @@ if (command is not ("gemm" or "ops"))
 {
     Console.Error.WriteLine($"unknown benchmark '{command}'; available: gemm (compute-bound kernels), ops (memory-bound ops), " +
                             "load-memory (peak memory of loading a model), load-time (an SD-Turbo-sized load), generate (image generation vs PyTorch), " +
-                            "int8 (integer GEMM/conv vs FP32 and PyTorch INT8)");
+                            "int8 (integer GEMM/conv vs FP32 and PyTorch INT8), allocate (SDXL-sized bit allocation)");
     return 2;
 }
 

@@ -51,7 +51,22 @@ namespace MixDQ.Sdk.Tasks
             b.AppendSwitchIfNotNull("--steps ", Model.GetMetadata("Steps"));
             string prompts = Model.GetMetadata("CalibrationPrompts");
             if (prompts.Length > 0) b.AppendSwitchIfNotNull("--calibration-prompts ", prompts);
+            Optional(b, "--method ", "Method");
+            Optional(b, "--weight-candidates ", "WeightCandidates");
+            Optional(b, "--activation-candidates ", "ActivationCandidates");
+            Optional(b, "--calibration-count ", "CalibrationPromptCount");
+            Optional(b, "--sensitivity-prompts ", "SensitivityPrompts");
+            Optional(b, "--protected-share ", "ProtectedShare");
+            Optional(b, "--weight-scheme ", "WeightScheme");
+            Optional(b, "--weight-clipping ", "WeightClipping");
+            Optional(b, "--lock ", "LockFile");
             return b.ToString();
+        }
+
+        private void Optional(CommandLineBuilder b, string option, string metadata)
+        {
+            string value = Model.GetMetadata(metadata);
+            if (value.Length > 0) b.AppendSwitchIfNotNull(option, value);
         }
 
         public override bool Execute()

@@ -16,8 +16,6 @@ namespace MixDQ.Sdk.Tasks
     /// </summary>
     public sealed class ResolveMixDQModels : Task
     {
-        private static readonly int[] WeightBitsAllowed = { 2, 4, 8, 16, 32 };
-        private static readonly int[] ActivationBitsAllowed = { 4, 8, 16, 32 };
 
         [Required]
         public ITaskItem[] Models { get; set; } = Array.Empty<ITaskItem>();
@@ -103,16 +101,23 @@ namespace MixDQ.Sdk.Tasks
                 ok = false;
             }
 
-            int? weightBits = Number(item, at, "WeightBits", WeightBitsAllowed, "2, 4, 8, 16 or 32");
-            int? activationBits = Number(item, at, "ActivationBits", ActivationBitsAllowed, "4, 8, 16 or 32");
+            string? weightBits = Decimal(item, at, "WeightBits", 2, 8, "an average from 2 to 8 (e.g. 4 or 3.66), or 16 or 32");
+            string? activationBits = Decimal(item, at, "ActivationBits", 4, 8, "an average from 4 to 8 (e.g. 8 or 7.7), or 16 or 32");
             int? steps = Number(item, at, "Steps", null, "a whole number from 1 to 1000");
-            ok &= weightBits.HasValue && activationBits.HasValue && steps.HasValue;
+            ok &= weightBits is not null && activationBits is not null && steps.HasValue;
+            string method = item.GetMetadata("Method").Trim().ToLowerInvariant();
+            if (method.Length > 0 && Array.IndexOf(Methods, method) < 0)
+            {
+                Error(at, Codes.MetadataInvalid, $"MixDQModel '{item.ItemSpec}': Method=\"{method}\" is not valid; expected mixdq, naive, sqnr-only or no-bos",
+                    "set Method to mixdq (default), naive, sqnr-only or no-bos");
+                ok = false;
+            }
 
             string prompts = item.GetMetadata("CalibrationPrompts").Trim();
             string promptsPath = prompts.Length == 0 ? "" : Path.GetFullPath(Path.Combine(projectDir, prompts));
             if (promptsPath.Length > 0 && !File.Exists(promptsPath))
             {
-                Error(at, Codes.MetadataInvalid, $"MixDQModel '{item.ItemSpec}': CalibrationPrompts file '{promptsPath}' does not exist",
+                Error(at, Codes.CalibrationPromptsInvalid, $"MixDQModel '{item.ItemSpec}': CalibrationPrompts file '{promptsPath}' does not exist",
                     "point CalibrationPrompts at a text file with one prompt per line, relative to the project file");
                 ok = false;
             }
@@ -121,8 +126,13 @@ namespace MixDQ.Sdk.Tasks
             var r = new TaskItem(modelDir);
             r.SetMetadata("ClassName", className);
             r.SetMetadata("Namespace", ns);
-            r.SetMetadata("WeightBits", weightBits!.Value.ToString(CultureInfo.InvariantCulture));
-            r.SetMetadata("ActivationBits", activationBits!.Value.ToString(CultureInfo.InvariantCulture));
+            r.SetMetadata("WeightBits", weightBits);
+            r.SetMetadata("ActivationBits", activationBits);
+            r.SetMetadata("Method", method);
+            // Analysis settings the compiler validates itself (its MIXDQ errors land on this item's line).
+            foreach (string name in PassThroughMetadata) r.SetMetadata(name, item.GetMetadata(name).Trim());
+            string lockFile = Path.Combine(projectDir, className + ".mixdq.lock.json");
+            r.SetMetadata("LockFile", lockFile);
             r.SetMetadata("Steps", steps!.Value.ToString(CultureInfo.InvariantCulture));
             r.SetMetadata("CalibrationPrompts", promptsPath);
             r.SetMetadata("ModelDirectory", modelDir);
@@ -133,13 +143,32 @@ namespace MixDQ.Sdk.Tasks
             r.SetMetadata("SettingsText", string.Join(";", new[]
             {
                 "compiler=" + CompilerPath, "model=" + modelDir, "class=" + className, "weightBits=" + weightBits,
-                "activationBits=" + activationBits, "steps=" + steps, "prompts=" + promptsPath,
-            }));
+                "activationBits=" + activationBits, "steps=" + steps, "prompts=" + promptsPath, "method=" + method,
+            }.Concat(PassThroughMetadata.Select(n => n + "=" + item.GetMetadata(n).Trim()))));
             r.SetMetadata("DefinitionFile", at.File);
             r.SetMetadata("DefinitionLine", at.Line.ToString(CultureInfo.InvariantCulture));
             r.SetMetadata("DefinitionColumn", at.Column.ToString(CultureInfo.InvariantCulture));
             r.SetMetadata("OriginalItemSpec", item.ItemSpec);
             return r;
+        }
+
+        /// <summary>Item metadata handed to the compiler as they are (empty = the compiler's default).</summary>
+        internal static readonly string[] PassThroughMetadata =
+            { "WeightCandidates", "ActivationCandidates", "CalibrationPromptCount", "SensitivityPrompts", "ProtectedShare", "WeightScheme", "WeightClipping" };
+
+        private static readonly string[] Methods = { "mixdq", "naive", "sqnr-only", "no-bos" };
+
+        /// <summary>A target width: a float width (16, 32), or an integer average within [min, max]; null after an error.</summary>
+        private string? Decimal(ITaskItem item, ItemLocation at, string name, double min, double max, string expected)
+        {
+            string text = item.GetMetadata(name).Trim();
+            if (double.TryParse(text, NumberStyles.AllowDecimalPoint, CultureInfo.InvariantCulture, out double v)
+                && (v == 16 || v == 32 || (v >= min && v <= max)))
+                return v.ToString("R", CultureInfo.InvariantCulture);
+            Error(at, text.Length > 0 && double.TryParse(text, NumberStyles.AllowDecimalPoint, CultureInfo.InvariantCulture, out _) && v < 16 ? Codes.BitBudgetUnreachable : Codes.MetadataInvalid,
+                $"MixDQModel '{item.ItemSpec}': {name}=\"{text}\" is not valid; expected {expected}",
+                $"set {name} to {expected}, or remove it to use the default");
+            return null;
         }
 
         private int? Number(ITaskItem item, ItemLocation at, string name, int[]? allowed, string expected)
@@ -163,8 +192,8 @@ namespace MixDQ.Sdk.Tasks
                 .ToList();
             string prompts = model.GetMetadata("CalibrationPrompts");
             if (prompts.Length > 0) files.Add(prompts);
-            // The analysis cache (written once the MixDQ analysis lands) is an input when present.
-            string lockFile = Path.Combine(projectDir, model.GetMetadata("ClassName") + ".mixdq.lock.json");
+            // The analysis cache is an input when present (a lock file from elsewhere, e.g. a pull, recompiles).
+            string lockFile = model.GetMetadata("LockFile");
             if (File.Exists(lockFile)) files.Add(lockFile);
             files.Add(model.GetMetadata("SettingsFile"));
             foreach (string f in files)
@@ -187,5 +216,7 @@ namespace MixDQ.Sdk.Tasks
         public const string ClassNameInvalid = "MIXDQ064";
         public const string DuplicateClassName = "MIXDQ065";
         public const string CompilerFailed = "MIXDQ066";
+        public const string CalibrationPromptsInvalid = "MIXDQ069";
+        public const string BitBudgetUnreachable = "MIXDQ070";
     }
 }

@@ -26,7 +26,20 @@ internal static class EvaluateCommand
     public static Command Create(CliContext ctx)
     {
         var model = new Option<string?>("--model") { Description = "a TinyShapes diffusers folder" };
-        var plan = new Option<string?>("--plan") { Description = "a compiled *.mixdq.plan.json (its artifact next to it) instead of --model" };
+        var plan = new Option<string?>("--plan")
+        {
+            Description = "a compiled *.mixdq.plan.json (its artifact next to it), run as its generated code runs it (integer layers on the " +
+                          "backend's integer kernels); with --model also scored against that FP32 model's images of the same seeds",
+        };
+        var simulate = new Option<bool>("--simulate")
+        {
+            Description = "with --plan and --model: run the plan's integer layers simulated (dequantized weights, fake-quantized inputs) " +
+                          "over the FP32 model, as the build's analysis measured them, instead of the integer kernels",
+        };
+        var fpCache = new Option<string?>("--fp32-cache")
+        {
+            Description = "with --plan and --model: a folder that keeps the FP32 images (by prompt, steps and seed) so that several plans share one FP32 run",
+        };
         var prompts = new Option<string[]>("--prompts")
         {
             Description = "prompt files, each scored on its own (default: the model folder's " + string.Join(", ", DefaultPromptFiles) + ")",
@@ -39,20 +52,25 @@ internal static class EvaluateCommand
         var json = new Option<string?>("--json") { Description = "also write the numbers to this JSON file" };
         var cmd = new Command("evaluate", "Score a TinyShapes model with the analytic judge through the C# runtime.")
         {
-            model, plan, prompts, steps, seed, repeats, limit, json,
+            model, plan, simulate, fpCache, prompts, steps, seed, repeats, limit, json,
         };
         cmd.SetAction((ParseResult r, CancellationToken ct) =>
         {
             int rep = r.GetValue(repeats);
             if (rep < 1) throw new MixDQException(ErrorCodes.InvalidArgument, "--repeats must be at least 1", item: "repeats");
             string? dir = r.GetValue(model), planPath = r.GetValue(plan);
-            if ((dir is null) == (planPath is null))
-                throw new MixDQException(ErrorCodes.InvalidArgument, "give exactly one of --model (a folder) and --plan (a compiled plan)", item: dir is null ? "model" : "plan");
+            if (dir is null && planPath is null)
+                throw new MixDQException(ErrorCodes.InvalidArgument, "give --model (a folder), --plan (a compiled plan) or both", item: "model");
+            bool simulated = r.GetValue(simulate);
+            if (simulated && (dir is null || planPath is null))
+                throw new MixDQException(ErrorCodes.InvalidArgument, "--simulate needs both --plan and --model (the FP32 weights it simulates over)", item: "simulate");
             var files = PromptFiles(r.GetValue(prompts), dir);
             var sets = files.Select(f => (File: f, Prompts: Limit(TinyShapesEvaluator.LoadPrompts(f), r.GetValue(limit)))).ToList();
             int stepCount = r.GetValue(steps);
 
-            using var pipeline = planPath is null ? DiffusionPipeline.Load(dir!) : LoadCompiled(planPath);
+            using var pipeline = planPath is null ? DiffusionPipeline.Load(dir!) : simulated ? LoadSimulated(dir!, planPath) : LoadCompiled(planPath);
+            // With a plan and a model, the FP32 model generates the same seeds too: SSIM/PSNR against FP32 is what quantization changed.
+            using var fp32 = planPath is not null && dir is not null ? DiffusionPipeline.Load(dir) : null;
             var clock = System.Diagnostics.Stopwatch.StartNew();
             int total = sets.Sum(s => s.Prompts.Count * rep), done = 0;
             var rows = new List<SortedDictionary<string, object?>>();
@@ -61,10 +79,12 @@ internal static class EvaluateCommand
             {
                 var all = Enumerable.Repeat(list, rep).SelectMany(x => x).ToList();
                 var generated = new List<byte[]>(all.Count);
+                var fpImages = new List<byte[]>(all.Count);
                 var evaluation = TinyShapesEvaluator.Evaluate((prompt, s) =>
                 {
                     var image = pipeline.Generate(prompt, new GenerationOptions { Seed = s, Steps = stepCount }, cancellationToken: ct).Rgb;
                     generated.Add(image);
+                    if (fp32 is not null) fpImages.Add(Fp32Image(fp32, prompt, s, stepCount, r.GetValue(fpCache), ct));
                     return image;
                 }, all, r.GetValue(seed), new SyncProgress<int>(i =>
                 {
@@ -72,7 +92,14 @@ internal static class EvaluateCommand
                     if (done % 100 == 0 || done == total) ctx.Error.WriteLine($"[{clock.Elapsed.TotalSeconds,6:F1}s] {done}/{total} images");
                 }), ct);
                 everything.AddRange(evaluation.Results);
-                rows.Add(Row(file, "all", evaluation, ImageNumbers(all, generated)));
+                var row = Row(file, "all", evaluation, ImageNumbers(all, generated));
+                if (fp32 is not null)
+                {
+                    int size = TinyShapesWorld.ImageSize;
+                    row["ssim_vs_fp32"] = Enumerable.Range(0, all.Count).Average(i => ImageMetrics.Ssim(generated[i], fpImages[i], size, size, 3));
+                    row["psnr_vs_fp32"] = PooledPsnr(generated, fpImages);
+                }
+                rows.Add(row);
                 var forms = evaluation.ByForm();
                 if (forms.Count > 1)
                     foreach (var (form, part) in forms)
@@ -86,6 +113,8 @@ internal static class EvaluateCommand
                 ["images"] = everything.Count,
                 ["seconds_per_image"] = clock.Elapsed.TotalSeconds / everything.Count,
                 ["backend"] = pipeline.BackendName,
+                ["plan"] = planPath is null ? null : Path.GetFullPath(planPath),
+                ["plan_execution"] = planPath is null ? null : simulated ? "simulated" : "integer kernels",
                 ["sets"] = rows,
             };
             Print(ctx.Out, numbers, rows);
@@ -119,6 +148,51 @@ internal static class EvaluateCommand
         return CompiledModelLoader.LoadPipeline(artifact, hash,
             layer => precision.TryGetValue(layer.QualifiedName, out var p) ? p : CompiledModelLoader.UnknownLayer(layer, document.ClassName),
             MixDQDevice.Cpu);
+    }
+
+    /// <summary>The FP32 model with the plan's integer layers simulated on the CPU backend (what the build's analysis measured).</summary>
+    private static DiffusionPipeline LoadSimulated(string modelDir, string planPath)
+    {
+        var backend = new Compiler.Analysis.Simulation.SimulatedQuantBackend(new Runtime.Backends.Cpu.CpuBackend());
+        var pipeline = DiffusionPipeline.Load(modelDir, new PipelineLoadOptions { Backend = backend });
+        backend.Replay(Compiler.Analysis.Simulation.PlanSimulation.ReadIntegerLayers(planPath));
+        return pipeline;
+    }
+
+    /// <summary>The FP32 image of a prompt and seed, from the cache folder when it holds it (keyed by prompt, seed and steps).</summary>
+    private static byte[] Fp32Image(DiffusionPipeline fp32, string prompt, int seed, int steps, string? cache, CancellationToken ct)
+    {
+        string? file = null;
+        if (cache is not null)
+        {
+            string key = Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(System.Text.Encoding.UTF8.GetBytes($"{prompt}\n{seed}\n{steps}")))[..24];
+            file = Path.Combine(cache, key + ".rgb");
+            if (File.Exists(file)) return File.ReadAllBytes(file);
+        }
+        var rgb = fp32.Generate(prompt, new GenerationOptions { Seed = seed, Steps = steps }, cancellationToken: ct).Rgb;
+        if (file is not null)
+        {
+            Directory.CreateDirectory(cache!);
+            Runtime.IO.AtomicFile.WriteAllBytes(file, rgb);
+        }
+        return rgb;
+    }
+
+    /// <summary>PSNR of the mean squared error over every image (null when all images are identical).</summary>
+    private static double? PooledPsnr(List<byte[]> a, List<byte[]> b)
+    {
+        double se = 0;
+        long n = 0;
+        for (int i = 0; i < a.Count; i++)
+        {
+            for (int k = 0; k < a[i].Length; k++)
+            {
+                double d = a[i][k] - b[i][k];
+                se += d * d;
+            }
+            n += a[i].Length;
+        }
+        return se == 0 ? null : 10 * Math.Log10(255.0 * 255.0 * n / se);
     }
 
     /// <summary>SSIM and PSNR against the render and the Fréchet distance, over the fully specified prompts only (null when there are none).</summary>
@@ -164,16 +238,16 @@ internal static class EvaluateCommand
         _ => "mixed",
     };
 
-    private static readonly string[] Columns = ["images", "overall", "background", "count", "shape", "colour", "size", "position", "ssim_vs_render", "psnr_vs_render", "frechet_distance_vs_render"];
+    private static readonly string[] Columns = ["images", "overall", "background", "count", "shape", "colour", "size", "position", "ssim_vs_render", "psnr_vs_render", "frechet_distance_vs_render", "ssim_vs_fp32", "psnr_vs_fp32"];
 
     private static void Print(TextWriter o, SortedDictionary<string, object?> numbers, List<SortedDictionary<string, object?>> rows)
     {
-        foreach (var key in new[] { "model", "steps", "images", "seconds_per_image", "backend" })
+        foreach (var key in new[] { "model", "plan", "plan_execution", "steps", "images", "seconds_per_image", "backend" })
             o.WriteLine($"{key,-28} {Format(numbers[key])}");
         o.WriteLine();
         o.WriteLine($"{"prompts",-28} {"form",-14} " + string.Join(" ", Columns.Select(c => $"{Short(c),8}")));
         foreach (var row in rows)
-            o.WriteLine($"{Path.GetFileName((string)row["prompts_file"]!),-28} {row["form"],-14} " + string.Join(" ", Columns.Select(c => $"{Format(row[c]),8}")));
+            o.WriteLine($"{Path.GetFileName((string)row["prompts_file"]!),-28} {row["form"],-14} " + string.Join(" ", Columns.Select(c => $"{Format(row.GetValueOrDefault(c)),8}")));
     }
 
     private static string Short(string column) => column switch
@@ -181,6 +255,8 @@ internal static class EvaluateCommand
         "ssim_vs_render" => "ssim",
         "psnr_vs_render" => "psnr",
         "frechet_distance_vs_render" => "frechet",
+        "ssim_vs_fp32" => "ssim_fp",
+        "psnr_vs_fp32" => "psnr_fp",
         "background" => "bg",
         _ => column,
     };

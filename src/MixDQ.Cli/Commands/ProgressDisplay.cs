@@ -26,7 +26,7 @@ internal sealed class ProgressDisplay(TextWriter writer) : IProgress<GenerationP
 
     public void Finish() => writer.Flush();
 
-    private static string Bar(int step, int total)
+    internal static string Bar(int step, int total)
     {
         const int width = 20;
         int filled = total <= 0 ? width : step * width / total;

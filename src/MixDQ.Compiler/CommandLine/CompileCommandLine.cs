@@ -17,14 +17,23 @@ public static class CompileCommandLine
     public const int ExitInternal = 3;
 
     public const string Usage = """
-        usage: mixdq-compile [compile] --model DIR --class NAME --out DIR
-                             [--weight-bits N] [--activation-bits N] [--steps N] [--calibration-prompts FILE]
+        usage: mixdq-compile [compile] --model DIR --class NAME --out DIR [options]
 
-        Reads a diffusers folder and writes NAME.mixdq.plan.json and NAME.mixdq.safetensors into DIR.
-          --weight-bits        2, 4, 8, 16 or 32 (default 16)
-          --activation-bits    4, 8, 16 or 32 (default 16)
-          --steps              denoising steps the model is compiled for (default 1)
-          --calibration-prompts  text file, one prompt per line
+        Reads a diffusers folder and writes NAME.mixdq.plan.json and NAME.mixdq.safetensors into DIR; integer
+        widths run the MixDQ analysis, cached in NAME.mixdq.lock.json.
+          --weight-bits N            target average UNet weight bits: within the candidates (e.g. 4, 3.66), or 16/32 (default 16)
+          --activation-bits N        target average activation bits: within the candidates (e.g. 8, 7.7), or 16/32 (default 16)
+          --steps N                  denoising steps the model is compiled and calibrated for (default 1)
+          --calibration-prompts FILE one prompt per line (default: the model folder's calibration_prompts.txt)
+          --calibration-count N      calibration prompts used, from the top of the file (default 16)
+          --sensitivity-prompts N    images per sensitivity measurement and per candidate of the MSE pick (default 4)
+          --weight-candidates LIST   content-group weight widths (default 2,4,8; the quality group uses those >= 4)
+          --activation-candidates L  activation widths (default 4,8)
+          --protected-share X        share of each group's most sensitive activations kept FP16 (default 0.01)
+          --method M                 mixdq (default) | naive | sqnr-only | no-bos
+          --weight-scheme S          sym (default) | asym
+          --weight-clipping C        minmax (default) | mse
+          --lock FILE                the analysis lock file (default: DIR/NAME.mixdq.lock.json)
         """;
 
     public static int Run(string[] args, TextWriter stdout, TextWriter stderr, CancellationToken cancellationToken = default)
@@ -86,7 +95,9 @@ public static class CompileCommandLine
     public static CompileRequest Parse(string[] args)
     {
         var values = new Dictionary<string, string>(StringComparer.Ordinal);
-        string[] known = ["--model", "--class", "--out", "--weight-bits", "--activation-bits", "--steps", "--calibration-prompts"];
+        string[] known = ["--model", "--class", "--out", "--weight-bits", "--activation-bits", "--steps", "--calibration-prompts",
+            "--calibration-count", "--sensitivity-prompts", "--weight-candidates", "--activation-candidates", "--protected-share", "--method",
+            "--weight-scheme", "--weight-clipping", "--lock"];
         int i = args.Length > 0 && args[0] == "compile" ? 1 : 0;
         for (; i < args.Length; i++)
         {
@@ -114,12 +125,50 @@ public static class CompileCommandLine
                 ? r
                 : throw new MixDQException(ErrorCodes.MetadataInvalid, $"{item} '{v}' is not a whole number", item: item);
         }
+        double Decimal(string n, string item, double dflt)
+        {
+            if (!values.TryGetValue(n, out var v)) return dflt;
+            return double.TryParse(v, NumberStyles.AllowDecimalPoint, CultureInfo.InvariantCulture, out double r) && double.IsFinite(r)
+                ? r
+                : throw new MixDQException(ErrorCodes.MetadataInvalid, $"{item} '{v}' is not a number (use a '.' decimal point)", item: item);
+        }
+        IReadOnlyList<int>? Widths(string n, string item)
+        {
+            if (!values.TryGetValue(n, out var v)) return null;
+            var parts = v.Split([',', ';'], StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries);
+            var list = new List<int>();
+            foreach (var part in parts)
+                list.Add(int.TryParse(part, NumberStyles.None, CultureInfo.InvariantCulture, out int b)
+                    ? b
+                    : throw new MixDQException(ErrorCodes.MetadataInvalid, $"{item} '{v}' must be a comma-separated list of widths", item: item));
+            return list;
+        }
+        T Choice<T>(string n, string item, T dflt, params (string Name, T Value)[] choices)
+        {
+            if (!values.TryGetValue(n, out var v)) return dflt;
+            foreach (var (name, value) in choices)
+                if (string.Equals(v, name, StringComparison.OrdinalIgnoreCase)) return value;
+            throw new MixDQException(ErrorCodes.MetadataInvalid, $"{item} '{v}' is not one of {string.Join(", ", choices.Select(c => c.Name))}", item: item);
+        }
+        var defaults = new CompileSettings();
         var settings = new CompileSettings
         {
-            WeightBits = Number("--weight-bits", "WeightBits", 16),
-            ActivationBits = Number("--activation-bits", "ActivationBits", 16),
+            WeightBits = Decimal("--weight-bits", "WeightBits", 16),
+            ActivationBits = Decimal("--activation-bits", "ActivationBits", 16),
             Steps = Number("--steps", "Steps", 1),
             CalibrationPromptsFile = values.TryGetValue("--calibration-prompts", out var p) && p.Length > 0 ? p : null,
+            CalibrationPromptCount = Number("--calibration-count", "CalibrationPromptCount", defaults.CalibrationPromptCount),
+            SensitivityPromptCount = Number("--sensitivity-prompts", "SensitivityPrompts", defaults.SensitivityPromptCount),
+            WeightCandidates = Widths("--weight-candidates", "WeightCandidates") ?? defaults.WeightCandidates,
+            ActivationCandidates = Widths("--activation-candidates", "ActivationCandidates") ?? defaults.ActivationCandidates,
+            ProtectedShare = Decimal("--protected-share", "ProtectedShare", defaults.ProtectedShare),
+            Method = Choice("--method", "Method", QuantizationMethod.MixDQ,
+                ("mixdq", QuantizationMethod.MixDQ), ("naive", QuantizationMethod.Naive), ("sqnr-only", QuantizationMethod.SqnrOnly), ("no-bos", QuantizationMethod.NoBos)),
+            WeightScheme = Choice("--weight-scheme", "WeightScheme", Runtime.Quantization.WeightScheme.Symmetric,
+                ("sym", Runtime.Quantization.WeightScheme.Symmetric), ("asym", Runtime.Quantization.WeightScheme.Asymmetric)),
+            WeightClipping = Choice("--weight-clipping", "WeightClipping", Runtime.Quantization.WeightClipping.MinMax,
+                ("minmax", Runtime.Quantization.WeightClipping.MinMax), ("mse", Runtime.Quantization.WeightClipping.MseSearch)),
+            LockFile = values.TryGetValue("--lock", out var lockFile) && lockFile.Length > 0 ? lockFile : null,
         };
         return new CompileRequest(Required("--model"), Required("--class"), Required("--out"), settings);
     }

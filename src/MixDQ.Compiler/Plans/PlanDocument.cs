@@ -7,6 +7,7 @@ using MixDQ.Runtime.IO;
 
 using MixDQ.Runtime.Compiled;
 using MixDQ.Runtime.Compiled.Tracing;
+using MixDQ.Plans;
 
 namespace MixDQ.Compiler.Plans;
 
@@ -70,6 +71,7 @@ public sealed record PlanDocument(
                 w.WriteNumber("steps", Settings.Steps);
                 if (Settings.CalibrationPromptsHash is null) w.WriteNull("calibrationPromptsHash");
                 else w.WriteString("calibrationPromptsHash", Settings.CalibrationPromptsHash);
+                if (Settings.Method is not null) w.WriteString("method", Settings.Method);
                 w.WriteEndObject();
             })),
             ("artifact", Compact(w =>
@@ -111,6 +113,32 @@ public sealed record PlanDocument(
                 w.WriteNumber("activationBits", l.ActivationBits);
                 w.WriteString("group", l.Group == LayerGroup.Content ? "content" : "quality");
                 w.WriteNumber("weightBytes", l.WeightBytes);
+                if (l.Quantization is { } q)
+                {
+                    w.WriteString("weightScheme", q.Asymmetric ? PlanSchema.Asymmetric : PlanSchema.Symmetric);
+                    if (q.Input.Count > 0)
+                    {
+                        w.WriteStartArray("input");
+                        foreach (var s in q.Input)
+                        {
+                            w.WriteStartObject();
+                            w.WriteNumber("channels", s.Channels);
+                            w.WriteNumber("scale", s.Scale);
+                            w.WriteNumber("zeroPoint", s.ZeroPoint);
+                            w.WriteEndObject();
+                        }
+                        w.WriteEndArray();
+                    }
+                    if (q.Bos) w.WriteBoolean("bos", true);
+                }
+                if (l.Sensitivity is { } sens)
+                {
+                    w.WriteStartObject("sensitivity");
+                    w.WriteString("metric", sens.Metric);
+                    if (sens.Weight is { } sw) w.WriteNumber("weight", sw);
+                    if (sens.Activation is { } sa) w.WriteNumber("activation", sa);
+                    w.WriteEndObject();
+                }
                 w.WriteEndObject();
             })))),
         };

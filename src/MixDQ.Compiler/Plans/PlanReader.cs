@@ -13,8 +13,8 @@ namespace MixDQ.Compiler.Plans;
 /// </summary>
 internal sealed partial class PlanReader(string origin)
 {
-    private static readonly int[] WeightBitsAllowed = [2, 4, 8, 16, 32];
-    private static readonly int[] ActivationBitsAllowed = [4, 8, 16, 32];
+    private static readonly int[] WeightBitsAllowed = MixDQ.Plans.PlanSchema.WeightBits;
+    private static readonly int[] ActivationBitsAllowed = MixDQ.Plans.PlanSchema.ActivationBits;
 
     public PlanDocument Read(string json)
     {
@@ -39,10 +39,10 @@ internal sealed partial class PlanReader(string origin)
 
             var settingsEl = Obj(root, "settings", "$");
             var settings = new PlanSettings(
-                Bits(settingsEl, "requestedWeightBits", "settings", WeightBitsAllowed),
-                Bits(settingsEl, "requestedActivationBits", "settings", ActivationBitsAllowed),
+                RequestedBits(settingsEl, "requestedWeightBits", "settings"),
+                RequestedBits(settingsEl, "requestedActivationBits", "settings"),
                 Positive(settingsEl, "steps", "settings"),
-                OptStr(settingsEl, "calibrationPromptsHash", "settings"));
+                OptStr(settingsEl, "calibrationPromptsHash", "settings")) { Method = OptStr(settingsEl, "method", "settings") };
 
             var artifactEl = Obj(root, "artifact", "$");
             string floatDType = Str(artifactEl, "floatDType", "artifact");
@@ -106,11 +106,61 @@ internal sealed partial class PlanReader(string origin)
             "quality" => LayerGroup.Quality,
             _ => throw Invalid($"group '{groupText}' must be 'content' or 'quality'", at + ".group"),
         };
-        var layer = new PlanLayer(Str(l, "component", at), Str(l, "name", at), op, [.. shape],
-            Bits(l, "weightBits", at, WeightBitsAllowed), Bits(l, "activationBits", at, ActivationBitsAllowed), group);
+        int weightBits = Bits(l, "weightBits", at, WeightBitsAllowed), activationBits = Bits(l, "activationBits", at, ActivationBitsAllowed);
+        var layer = new PlanLayer(Str(l, "component", at), Str(l, "name", at), op, [.. shape], weightBits, activationBits, group)
+        {
+            Quantization = MixDQ.Plans.PlanSchema.IsIntegerWeight(weightBits) ? ReadQuantization(l, at, shape[1], activationBits) : null,
+            Sensitivity = l.TryGetProperty("sensitivity", out var sens) ? ReadSensitivity(sens, at + ".sensitivity") : null,
+        };
+        if (!MixDQ.Plans.PlanSchema.IsIntegerWeight(weightBits) && activationBits < 16)
+            throw Invalid($"integer activations ({activationBits} bits) need integer weights, not {weightBits}-bit", at + ".activationBits");
         long bytes = Long(l, "weightBytes", at);
         if (bytes != layer.WeightBytes) throw Invalid($"weightBytes {bytes} does not match the shape and bits ({layer.WeightBytes})", at + ".weightBytes");
         return layer;
+    }
+
+    private PlanQuantization ReadQuantization(JsonElement l, string at, int inChannels, int activationBits)
+    {
+        string scheme = Str(l, "weightScheme", at);
+        if (scheme is not (MixDQ.Plans.PlanSchema.Symmetric or MixDQ.Plans.PlanSchema.Asymmetric))
+            throw Invalid($"weightScheme '{scheme}' must be 'sym' or 'asym'", at + ".weightScheme");
+        var input = new List<PlanInputQuant>();
+        if (l.TryGetProperty("input", out _))
+        {
+            foreach (var (seg, segAt) in Items(l, "input", at))
+            {
+                var scale = Get(seg, "scale", segAt);
+                if (scale.ValueKind != JsonValueKind.Number || !scale.TryGetSingle(out float s) || !float.IsFinite(s) || s <= 0)
+                    throw Invalid("an input scale must be a finite number > 0", segAt + ".scale");
+                int zp = Int(seg, "zeroPoint", segAt);
+                if (zp > (1 << activationBits) - 1) throw Invalid($"zero point {zp} is outside the {activationBits}-bit codes", segAt + ".zeroPoint");
+                input.Add(new PlanInputQuant(Positive(seg, "channels", segAt), s, zp));
+            }
+            if (input.Count is 0 or > 2) throw Invalid("an integer layer has one or two input quantizers", at + ".input");
+            if (input.Sum(i => i.Channels) != inChannels) throw Invalid($"input quantizers cover {input.Sum(i => i.Channels)} channels, the layer has {inChannels}", at + ".input");
+        }
+        if ((input.Count > 0) != (activationBits < 16))
+            throw Invalid(activationBits < 16 ? $"{activationBits}-bit activations need 'input' quantizers" : "'input' quantizers on a layer with float activations", at + ".input");
+        bool bos = l.TryGetProperty("bos", out var b) && (b.ValueKind == JsonValueKind.True || (b.ValueKind == JsonValueKind.False ? false : throw Invalid("'bos' must be true or false", at + ".bos")));
+        return new PlanQuantization(scheme == MixDQ.Plans.PlanSchema.Asymmetric, input, bos);
+    }
+
+    private PlanSensitivity ReadSensitivity(JsonElement s, string at)
+    {
+        string metric = Str(s, "metric", at);
+        if (metric is not (MixDQ.Plans.PlanSchema.Ssim or MixDQ.Plans.PlanSchema.Sqnr)) throw Invalid($"metric '{metric}' must be 'ssim' or 'sqnr'", at + ".metric");
+        double? Score(string name) => s.TryGetProperty(name, out var v)
+            ? v.ValueKind == JsonValueKind.Number && double.IsFinite(v.GetDouble()) ? v.GetDouble() : throw Invalid($"'{name}' must be a finite number", Join(at, name))
+            : null;
+        return new PlanSensitivity(metric, Score("weight"), Score("activation"));
+    }
+
+    private double RequestedBits(JsonElement obj, string name, string at)
+    {
+        var v = Get(obj, name, at);
+        return v.ValueKind == JsonValueKind.Number && v.TryGetDouble(out double d) && d >= MixDQ.Plans.PlanSchema.MinRequestedBits && d <= MixDQ.Plans.PlanSchema.MaxRequestedBits
+            ? d
+            : throw Invalid($"'{name}' must be a number from 2 to 32", Join(at, name));
     }
 
     private MixDQException Invalid(string message, string at) => new(ErrorCodes.PlanInvalid, "invalid plan: " + message, origin, at);

@@ -54,8 +54,13 @@ public static class ErrorCodes
     public const string ClassNameInvalid = "MIXDQ064";
     public const string DuplicateClassName = "MIXDQ065";
     public const string CompilerFailed = "MIXDQ066";
-    public const string AnalysisNotImplemented = "MIXDQ067"; // a warning: requested integer bits, plan stays FP16
+    public const string AnalysisNotImplemented = "MIXDQ067"; // retired (no longer emitted): integer bits used to give an FP16 plan
     public const string ArtifactPlanMismatch = "MIXDQ068";
+    public const string CalibrationPromptsInvalid = "MIXDQ069"; // missing, empty or over-long calibration prompt file
+    public const string BitBudgetUnreachable = "MIXDQ070"; // a target average the candidate widths cannot reach
+    public const string LockFileIgnored = "MIXDQ071"; // a warning: corrupt lock file or one of another model; the analysis reruns
+    public const string AllocationNotProven = "MIXDQ072"; // a warning: the solver stopped with a feasible, unproven allocation
+    public const string AnalysisSettingsInvalid = "MIXDQ073"; // settings that contradict each other (e.g. integer activations with FP weights)
 
     // Quantization: formats, packed weights, precisions a backend runs.
     public const string QuantizedWeightsInvalid = "MIXDQ090"; // packed sizes, scales or zero points that disagree with the layer
