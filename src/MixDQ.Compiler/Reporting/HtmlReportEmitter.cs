@@ -32,7 +32,7 @@ public sealed class HtmlReportEmitter
         dl { display: grid; grid-template-columns: 220px auto; gap: 2px 12px; } dt { font-weight: bold; } dd { margin: 0; font-family: ui-monospace, monospace; word-break: break-all; }
         .note { background: #fff8e1; border-left: 4px solid #f0b400; padding: 8px 12px; }
         .pairs { display: flex; flex-wrap: wrap; gap: 14px; } figure { margin: 0; border: 1px solid #ddd; padding: 6px; width: 280px; }
-        figure img { width: 128px; height: 128px; image-rendering: pixelated; } figcaption { font-size: 12px; }
+        figure img { width: 128px; height: 128px; image-rendering: pixelated; } figcaption, .label { font-size: 12px; } .label { color: #666; }
         .ok { color: #1a7f37; } .bad { color: #c62828; font-weight: bold; }
         svg text { font: 11px system-ui, sans-serif; } svg .small { font-size: 9px; }
         @media print { body { margin: 0; } h2 { break-after: avoid; } figure, svg { break-inside: avoid; } }
@@ -78,9 +78,12 @@ public sealed class HtmlReportEmitter
     private static string Summary(ReportModel m)
     {
         var all = m.Budget[^1];
+        string unet = m.Budget.FirstOrDefault(r => r.Label == "unet · all") is { } u && m.Analysed
+            ? $" The UNet, where the analysis chose the widths, averages {F2(u.AverageWeightBits)} weight and {F2(u.AverageActivationBits)} activation bits: {Bytes(u.WeightBytes)}, {Ratio(u.Fp16Bytes, u.WeightBytes)} smaller than FP16."
+            : "";
         return $"{m.Header.ModelFamily} model ({m.Header.PipelineClass}), {all.Layers} layers, {all.Parameters:N0} weights: "
             + $"{Bytes(all.WeightBytes)} of weights, {Ratio(all.Fp16Bytes, all.WeightBytes)} smaller than FP16 and {Ratio(all.Fp32Bytes, all.WeightBytes)} smaller than FP32; "
-            + $"average {F2(all.AverageWeightBits)} weight bits and {F2(all.AverageActivationBits)} activation bits (weighted by parameters).";
+            + $"average {F2(all.AverageWeightBits)} weight bits and {F2(all.AverageActivationBits)} activation bits (weighted by parameters)." + unet;
     }
 
     // ------------------------------------------------------------------ allocation drawing
@@ -171,7 +174,7 @@ public sealed class HtmlReportEmitter
         if (cell.Protected) s.Append(" (activations protected)");
         s.Append('\n').Append(Bytes(l.WeightBytes)).Append(" (FP32 ").Append(Bytes(l.Fp32WeightBytes)).Append(')');
         if (l.Sensitivity is { } sens)
-            s.Append('\n').Append(sens.Metric.ToUpperInvariant()).Append(" at chosen widths: weight ").Append(Score(sens.Weight)).Append(", activation ").Append(Score(sens.Activation));
+            s.Append('\n').Append(sens.Metric.ToUpperInvariant()).Append(" at chosen widths: weight ").Append(Score(sens.Weight, sens.Metric)).Append(", activation ").Append(Score(sens.Activation, sens.Metric));
         return s.ToString();
     }
 
@@ -212,13 +215,13 @@ public sealed class HtmlReportEmitter
                 Text(w, "td", $"W{l.WeightBits}A{l.ActivationBits}" + (row.Protected ? " (protected)" : ""));
                 if (table.WeightWidths.Count + table.ActivationWidths.Count == 0)
                 {
-                    Text(w, "td", Score(l.Sensitivity?.Weight));
-                    Text(w, "td", Score(l.Sensitivity?.Activation));
+                    Text(w, "td", Score(l.Sensitivity?.Weight, table.Metric));
+                    Text(w, "td", Score(l.Sensitivity?.Activation, table.Metric));
                 }
                 foreach (int b in table.WeightWidths)
-                    Text(w, "td", row.Candidates?.Weights.TryGetValue(b, out double v) == true ? Score(v) : "–", l.WeightBits == b ? "chosen" : null);
+                    Text(w, "td", row.Candidates?.Weights.TryGetValue(b, out double v) == true ? Score(v, table.Metric) : "–", l.WeightBits == b ? "chosen" : null);
                 foreach (int b in table.ActivationWidths)
-                    Text(w, "td", row.Candidates?.Activations.TryGetValue(b, out double v) == true ? Score(v) : "–", l.ActivationBits == b ? "chosen" : null);
+                    Text(w, "td", row.Candidates?.Activations.TryGetValue(b, out double v) == true ? Score(v, table.Metric) : "–", l.ActivationBits == b ? "chosen" : null);
                 w.WriteFullEndElement();
             }
             w.WriteFullEndElement();
@@ -285,6 +288,7 @@ public sealed class HtmlReportEmitter
         foreach (var p in images.Pairs)
         {
             w.WriteStartElement("figure");
+            Text(w, "div", "FP32 · quantized", "label");
             Empty(w, "img", ("src", DataUri(p.FpPng)), ("alt", $"FP32: {p.Prompt}"));
             w.WriteString(" ");
             Empty(w, "img", ("src", DataUri(p.QuantizedPng)), ("alt", $"quantized: {p.Prompt}"));
@@ -387,7 +391,8 @@ public sealed class HtmlReportEmitter
 
     private static string F2(double v) => v.ToString("0.00", Inv);
 
-    private static string Score(double? v) => v is { } d ? d.ToString("0.0000", Inv) : "FP";
+    /// <summary>SSIM scores crowd just below 1, so they get five decimals; SQNR (dB) reads fine with two.</summary>
+    private static string Score(double? v, string metric) => v is { } d ? d.ToString(metric == "sqnr" ? "0.00" : "0.00000", Inv) : "FP";
 
     private static string Ratio(long reference, long bytes) => bytes == 0 ? "–" : (reference / (double)bytes).ToString("0.00", Inv) + "×";
 
