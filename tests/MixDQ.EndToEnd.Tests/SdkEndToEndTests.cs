@@ -81,7 +81,7 @@ public sealed class SdkEndToEndTests(PackedFeedFixture feed, ITestOutputHelper l
         File.WriteAllLines(prompts, ["a red circle", "a blue square on a green background"]);
         string items = string.Join("\n",
             $"""    <MixDQModel Include="{TinyModel.Directory}" ClassName="Plain" />""",
-            $"""    <MixDQModel Include="{TinyModel.Directory}" ClassName="Quantized" WeightBits="4" ActivationBits="8" Namespace="Consumer.Models" CalibrationPrompts="{prompts}" CalibrationPromptCount="2" SensitivityPrompts="1" />""",
+            $"""    <MixDQModel Include="{TinyModel.Directory}" ClassName="Quantized" WeightBits="4" ActivationBits="8" Namespace="Consumer.Models" CalibrationPrompts="{prompts}" CalibrationPromptCount="2" SensitivityPrompts="1" WeightCandidates="4,8" ActivationCandidates="8" />""",
             $"""    <MixDQModel Include="{TinyModel.Directory}" />""");
         // The third item takes every default: ClassName from the folder name (tiny-random → TinyRandom), 16 bits, 1 step.
         using var app = feed.NewConsumer(items, """
