@@ -150,6 +150,33 @@ public sealed class ReportTests(TinyAnalysisFixture fixture, ITestOutputHelper o
         Assert.StartsWith($"error {ErrorCodes.PlanInvalid}", err.ToString(), StringComparison.Ordinal);
     }
 
+    [Fact]
+    public void CompileWithReportTrue_WritesThePageBesideThePlan_OffByDefault()
+    {
+        string[] Args(string dir) =>
+        [
+            "--model", TinyModel.Directory, "--class", "TinyQ", "--out", dir, "--weight-bits", "4", "--activation-bits", "8",
+            "--calibration-prompts", fixture.Prompts, "--calibration-count", "2", "--sensitivity-prompts", "1", "--lock", Path.Combine(dir, "TinyQ.mixdq.lock.json"),
+        ];
+        foreach (string dir in new[] { fixture.PathOf("on"), fixture.PathOf("off") })
+        {
+            Directory.CreateDirectory(dir);
+            File.Copy(LockPath, Path.Combine(dir, "TinyQ.mixdq.lock.json")); // the analysis is read back, not rerun
+        }
+        var err = new StringWriter();
+        Assert.Equal(CommandLine.CompileCommandLine.ExitOk, CommandLine.CompileCommandLine.Run([.. Args(fixture.PathOf("on")), "--report", "true"], new StringWriter(), err));
+        Assert.Equal(CommandLine.CompileCommandLine.ExitOk, CommandLine.CompileCommandLine.Run(Args(fixture.PathOf("off")), new StringWriter(), err));
+        string page = Path.Combine(fixture.PathOf("on"), "TinyQ.mixdq.report.html");
+        Assert.True(File.Exists(page), err.ToString());
+        Assert.False(File.Exists(Path.Combine(fixture.PathOf("off"), "TinyQ.mixdq.report.html")));
+        Assert.Equal(fixture.Result.Plan.Layers.Count, Named(Parse(page), "g").Count(g => g.Attribute("data-layer") is not null));
+        Assert.Contains("mixdq report --plan TinyQ.mixdq.plan.json --lock TinyQ.mixdq.lock.json", File.ReadAllText(page), StringComparison.Ordinal);
+
+        var bad = new StringWriter();
+        Assert.Equal(CommandLine.CompileCommandLine.ExitBadInput, CommandLine.CompileCommandLine.Run([.. Args(fixture.PathOf("off")), "--report", "yes"], new StringWriter(), bad));
+        Assert.StartsWith($"error {ErrorCodes.MetadataInvalid}", bad.ToString(), StringComparison.Ordinal);
+    }
+
     [Theory]
     [InlineData("down_blocks.1.attentions.0.transformer_blocks.0.attn2.to_k", "down_blocks.1", "attentions.0", "transformer_blocks.0.attn2.to_k")]
     [InlineData("mid_block.resnets.1.conv2", "mid_block", "resnets.1", "conv2")]

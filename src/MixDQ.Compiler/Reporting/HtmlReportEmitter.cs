@@ -116,7 +116,7 @@ public sealed class HtmlReportEmitter
 
     private static void ComponentSvg(XmlWriter w, ComponentDrawing component)
     {
-        int width = LabelWidth + component.Blocks.Max(b => b.Depth * Indent + BlockWidth(b)) + 10;
+        int width = LabelWidth + component.Blocks.Max(b => b.Depth * Indent + BlockWidth(b)) + 90; // room for the last module's label
         int height = component.Blocks.Count * RowHeight + 24;
         Text(w, "h3", component.Name);
         StartSvg(w, width, height, $"Allocation of {component.Name}");
