@@ -126,6 +126,19 @@ public sealed class ReportTests(TinyAnalysisFixture fixture, ITestOutputHelper o
     }
 
     [Fact]
+    public void PlanWithoutItsArtifact_WithModel_IsAnErrorNamingTheArtifact_AndWritesNoPage()
+    {
+        string dir = fixture.PathOf("lonely");
+        Directory.CreateDirectory(dir);
+        string plan = Path.Combine(dir, "TinyQ.mixdq.plan.json");
+        File.Copy(PlanPath, plan);
+        var e = Assert.Throws<MixDQException>(() => ReportGenerator.Run(Request("lonely.html") with { PlanPath = plan }));
+        output.WriteLine(e.ToDiagnosticLine());
+        Assert.Contains("TinyQ.mixdq.safetensors", e.ToDiagnosticLine(), StringComparison.Ordinal);
+        Assert.False(File.Exists(fixture.PathOf("lonely.html")));
+    }
+
+    [Fact]
     public void TruncatedLock_IsMixdq078_FromTheCli()
     {
         string broken = fixture.PathOf("broken.lock.json");
