@@ -79,10 +79,10 @@ public sealed class HtmlReportEmitter
     {
         var all = m.Budget[^1];
         string unet = m.Budget.FirstOrDefault(r => r.Label == "unet · all") is { } u && m.Analysed
-            ? $" The UNet, where the analysis chose the widths, averages {F2(u.AverageWeightBits)} weight and {F2(u.AverageActivationBits)} activation bits: {Bytes(u.WeightBytes)}, {Ratio(u.Fp16Bytes, u.WeightBytes)} smaller than FP16."
+            ? $" The UNet, where the analysis chose the widths, averages {F2(u.AverageWeightBits)} weight and {F2(u.AverageActivationBits)} activation bits: {Bytes(u.WeightBytes)}, FP16 would take {Ratio(u.Fp16Bytes, u.WeightBytes)} as much."
             : "";
         return $"{m.Header.ModelFamily} model ({m.Header.PipelineClass}), {all.Layers} layers, {all.Parameters:N0} weights: "
-            + $"{Bytes(all.WeightBytes)} of weights, {Ratio(all.Fp16Bytes, all.WeightBytes)} smaller than FP16 and {Ratio(all.Fp32Bytes, all.WeightBytes)} smaller than FP32; "
+            + $"{Bytes(all.WeightBytes)} of weights (FP16 would take {Ratio(all.Fp16Bytes, all.WeightBytes)} as much, FP32 {Ratio(all.Fp32Bytes, all.WeightBytes)}); "
             + $"average {F2(all.AverageWeightBits)} weight bits and {F2(all.AverageActivationBits)} activation bits (weighted by parameters)." + unet;
     }
 
