@@ -14,7 +14,11 @@ using MixDQ.Runtime.Tensors;
 namespace MixDQ.Compiler;
 
 /// <summary>One compilation: which model, which class, where to write, with which settings.</summary>
-public sealed record CompileRequest(string ModelDirectory, string ClassName, string OutputDirectory, CompileSettings Settings);
+public sealed record CompileRequest(string ModelDirectory, string ClassName, string OutputDirectory, CompileSettings Settings)
+{
+    /// <summary>Also write <c>{ClassName}.mixdq.report.html</c> beside the plan (MSBuild <c>MixDQReport="true"</c>); off by default.</summary>
+    public bool WriteReport { get; init; }
+}
 
 /// <summary>What a compilation produced.</summary>
 public sealed record CompileResult(

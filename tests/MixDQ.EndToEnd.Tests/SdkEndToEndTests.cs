@@ -58,6 +58,17 @@ public sealed class SdkEndToEndTests(PackedFeedFixture feed, ITestOutputHelper l
     }
 
     [Fact]
+    public void MixDQReportTrue_WritesTheReportBesideThePlan()
+    {
+        using var app = feed.NewConsumer(Item(TinyModel.Directory, " MixDQReport=\"true\""));
+        var build = app.Build();
+        Assert.True(build.ExitCode == 0, build.Output);
+        string page = app.File("obj/Release/net10.0/mixdq/TinyModel.mixdq.report.html");
+        Assert.True(File.Exists(page), build.Output);
+        Assert.Contains("MixDQ report: TinyModel", File.ReadAllText(page), StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void GeneratedApp_WritesAPng()
     {
         using var app = feed.NewConsumer(Item(TinyModel.Directory));

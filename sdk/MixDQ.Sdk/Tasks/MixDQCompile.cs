@@ -60,6 +60,7 @@ namespace MixDQ.Sdk.Tasks
             Optional(b, "--weight-scheme ", "WeightScheme");
             Optional(b, "--weight-clipping ", "WeightClipping");
             Optional(b, "--lock ", "LockFile");
+            Optional(b, "--report ", "MixDQReport");
             return b.ToString();
         }
 

@@ -12,5 +12,6 @@ internal static class CommandSet
         InspectCommand.Create(context),
         CompileCommand.Create(context),
         EvaluateCommand.Create(context),
+        ReportCommand.Create(context),
     ];
 }

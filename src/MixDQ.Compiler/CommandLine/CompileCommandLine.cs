@@ -34,6 +34,7 @@ public static class CompileCommandLine
           --weight-scheme S          sym (default) | asym
           --weight-clipping C        minmax (default) | mse
           --lock FILE                the analysis lock file (default: DIR/NAME.mixdq.lock.json)
+          --report true|false        also write DIR/NAME.mixdq.report.html, the page of `mixdq report` without images (default false)
         """;
 
     public static int Run(string[] args, TextWriter stdout, TextWriter stderr, CancellationToken cancellationToken = default)
@@ -68,6 +69,7 @@ public static class CompileCommandLine
                 $"artifact {ModelCompiler.FormatBytes(result.ArtifactBytes)}, {result.Elapsed.TotalSeconds:0.00} s"));
             stdout.WriteLine($"mixdq: plan {result.PlanPath}");
             stdout.WriteLine($"mixdq: artifact {result.ArtifactPath}");
+            if (request.WriteReport) stdout.WriteLine($"mixdq: report {WriteReport(request, result)}");
             return ExitOk;
         }
         catch (MixDQException e)
@@ -88,6 +90,18 @@ public static class CompileCommandLine
         }
     }
 
+    /// <summary>The report of the plan just written, beside it; the lock file is read when the analysis left one.</summary>
+    private static string WriteReport(CompileRequest request, CompileResult result)
+    {
+        string lockPath = request.Settings.LockFile ?? Path.Combine(request.OutputDirectory, request.ClassName + Analysis.AnalysisLock.FileSuffix);
+        string? lockFile = File.Exists(lockPath) ? lockPath : null;
+        string output = Path.Combine(request.OutputDirectory, request.ClassName + ".mixdq.report.html");
+        string command = $"mixdq report --plan {Path.GetFileName(result.PlanPath)}" + (lockFile is null ? "" : $" --lock {Path.GetFileName(lockFile)}")
+            + $" --out {Path.GetFileName(output)}";
+        Reporting.ReportGenerator.Run(new Reporting.ReportRequest(result.PlanPath, output) { LockPath = lockFile, Command = command });
+        return output;
+    }
+
     private static void WriteError(TextWriter stderr, MixDQException e) =>
         stderr.WriteLine(FixHints.WithHint(e.ToDiagnosticLine(), e.Code));
 
@@ -97,7 +111,7 @@ public static class CompileCommandLine
         var values = new Dictionary<string, string>(StringComparer.Ordinal);
         string[] known = ["--model", "--class", "--out", "--weight-bits", "--activation-bits", "--steps", "--calibration-prompts",
             "--calibration-count", "--sensitivity-prompts", "--weight-candidates", "--activation-candidates", "--protected-share", "--method",
-            "--weight-scheme", "--weight-clipping", "--lock"];
+            "--weight-scheme", "--weight-clipping", "--lock", "--report"];
         int i = args.Length > 0 && args[0] == "compile" ? 1 : 0;
         for (; i < args.Length; i++)
         {
@@ -170,7 +184,10 @@ public static class CompileCommandLine
                 ("minmax", Runtime.Quantization.WeightClipping.MinMax), ("mse", Runtime.Quantization.WeightClipping.MseSearch)),
             LockFile = values.TryGetValue("--lock", out var lockFile) && lockFile.Length > 0 ? lockFile : null,
         };
-        return new CompileRequest(Required("--model"), Required("--class"), Required("--out"), settings);
+        return new CompileRequest(Required("--model"), Required("--class"), Required("--out"), settings)
+        {
+            WriteReport = Choice("--report", "MixDQReport", false, ("true", true), ("false", false)),
+        };
     }
 
     private static MixDQException Usage_(string message) => new(ErrorCodes.InvalidArgument, message);

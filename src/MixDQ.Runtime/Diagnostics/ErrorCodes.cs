@@ -61,6 +61,8 @@ public static class ErrorCodes
     public const string LockFileIgnored = "MIXDQ071"; // a warning: corrupt lock file or one of another model; the analysis reruns
     public const string AllocationNotProven = "MIXDQ072"; // a warning: the solver stopped with a feasible, unproven allocation
     public const string AnalysisSettingsInvalid = "MIXDQ073"; // settings that contradict each other (e.g. integer activations with FP weights)
+    public const string ReportLockInvalid = "MIXDQ078"; // mixdq report: a lock file it cannot read fully
+    public const string ReportInputsMismatch = "MIXDQ079"; // mixdq report: plan, lock file or model folder of different models
 
     // Quantization: formats, packed weights, precisions a backend runs.
     public const string QuantizedWeightsInvalid = "MIXDQ090"; // packed sizes, scales or zero points that disagree with the layer
