@@ -80,7 +80,7 @@ public sealed class ReportTests(TinyAnalysisFixture fixture, ITestOutputHelper o
     }
 
     [Fact]
-    public void Budget_AveragesBitsByParameters_AndMatchesPlanTotals()
+    public void Budget_AveragesWeightBitsByParameters_ActivationBitsByInputElements_AndMatchesPlanTotals()
     {
         var report = ReportGenerator.Run(Request("b.html", images: false));
         var all = report.Budget[^1];
@@ -89,6 +89,11 @@ public sealed class ReportTests(TinyAnalysisFixture fixture, ITestOutputHelper o
         Assert.Equal(plan.Totals.Parameters, all.Parameters);
         double expected = plan.Layers.Sum(l => (double)l.Parameters * l.WeightBits) / plan.Totals.Parameters;
         Assert.Equal(expected, all.AverageWeightBits, 12);
+        var inputs = ReportBuilder.InputElements(plan);
+        Assert.All(plan.Layers, l => Assert.True(inputs.GetValueOrDefault(l.QualifiedName) > 0, $"{l.QualifiedName} has no traced input"));
+        // A conv_in reads a 4-channel latent but holds few parameters: weighting by parameters would hide it.
+        double expectedA = plan.Layers.Sum(l => (double)inputs[l.QualifiedName] * l.ActivationBits) / plan.Layers.Sum(l => (double)inputs[l.QualifiedName]);
+        Assert.Equal(expectedA, all.AverageActivationBits, 12);
         var unet = report.Budget.Single(r => r.Label == "unet · all");
         output.WriteLine($"unet: W {unet.AverageWeightBits:F3} A {unet.AverageActivationBits:F3}, {unet.WeightBytes} B vs FP16 {unet.Fp16Bytes} B");
         Assert.InRange(unet.AverageWeightBits, 3.0, 5.0);

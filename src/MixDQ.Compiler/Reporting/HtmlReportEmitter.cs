@@ -83,7 +83,7 @@ public sealed class HtmlReportEmitter
             : "";
         return $"{m.Header.ModelFamily} model ({m.Header.PipelineClass}), {all.Layers} layers, {all.Parameters:N0} weights: "
             + $"{Bytes(all.WeightBytes)} of weights (FP16 would take {Ratio(all.Fp16Bytes, all.WeightBytes)} as much, FP32 {Ratio(all.Fp32Bytes, all.WeightBytes)}); "
-            + $"average {F2(all.AverageWeightBits)} weight bits and {F2(all.AverageActivationBits)} activation bits (weighted by parameters)." + unet;
+            + $"average {F2(all.AverageWeightBits)} weight bits and {F2(all.AverageActivationBits)} activation bits (weights averaged by parameters, activations by the input elements each layer reads)." + unet;
     }
 
     // ------------------------------------------------------------------ allocation drawing

@@ -42,7 +42,7 @@ public static class ReportBuilder
 
         var header = new ReportHeader(plan.ClassName, plan.ModelFamily, plan.PipelineClass, plan.CompilerVersion, toolVersion,
             PlanDocument.HashOf(inputs.PlanBytes), plan.InputHash, inputs.Lock?.FileHash, plan.Settings, inputs.Command);
-        return new ReportModel(header, analysed, Drawings(cells), analysed ? SensitivityTables(cells) : [], Budget(plan.Layers), inputs.Images);
+        return new ReportModel(header, analysed, Drawings(cells), analysed ? SensitivityTables(cells) : [], Budget(plan.Layers, InputElements(plan)), inputs.Images);
     }
 
     private static List<ComponentDrawing> Drawings(List<LayerCell> cells)
@@ -81,25 +81,51 @@ public static class ReportBuilder
         c.Candidates is { Weights.Count: > 0 } k ? k.Weights.First().Value
         : c.Layer.Sensitivity?.Weight ?? c.Layer.Sensitivity?.Activation ?? double.PositiveInfinity;
 
-    private static List<BudgetRow> Budget(IReadOnlyList<PlanLayer> layers)
+    private static List<BudgetRow> Budget(IReadOnlyList<PlanLayer> layers, IReadOnlyDictionary<string, long> inputElements)
     {
         var rows = new List<BudgetRow>();
         foreach (var component in layers.GroupBy(l => l.Component))
         {
             foreach (var group in component.GroupBy(l => l.Group).OrderBy(g => g.Key))
-                rows.Add(Row($"{component.Key} · {group.Key.ToString().ToLowerInvariant()}", [.. group]));
-            rows.Add(Row($"{component.Key} · all", [.. component]));
+                rows.Add(Row($"{component.Key} · {group.Key.ToString().ToLowerInvariant()}", [.. group], inputElements));
+            rows.Add(Row($"{component.Key} · all", [.. component], inputElements));
         }
-        rows.Add(Row("all layers", layers));
+        rows.Add(Row("all layers", layers, inputElements));
         return rows;
     }
 
-    /// <summary>Averages weighted by parameter count, so a large layer counts for what it costs.</summary>
-    private static BudgetRow Row(string label, IReadOnlyList<PlanLayer> layers)
+    /// <summary>
+    /// Weight bits averaged by parameter count, activation bits by the input activation elements a layer reads in one
+    /// traced forward pass (what an activation width costs), as MixDQ sizes its two budgets; a layer the plan's
+    /// programs do not reach (no programs: an old plan) counts its parameters instead.
+    /// </summary>
+    private static BudgetRow Row(string label, IReadOnlyList<PlanLayer> layers, IReadOnlyDictionary<string, long> inputElements)
     {
         long parameters = layers.Sum(l => l.Parameters);
         double w = layers.Sum(l => (double)l.Parameters * l.WeightBits) / parameters;
-        double a = layers.Sum(l => (double)l.Parameters * l.ActivationBits) / parameters;
+        double ActivationWeight(PlanLayer l) => inputElements.TryGetValue(l.QualifiedName, out long n) ? n : l.Parameters;
+        double a = layers.Sum(l => ActivationWeight(l) * l.ActivationBits) / layers.Sum(ActivationWeight);
         return new BudgetRow(label, layers.Count, parameters, w, a, layers.Sum(l => l.WeightBytes));
+    }
+
+    /// <summary>Input elements per layer (<c>component/name</c>) summed over its calls in the plan's traced forward passes.</summary>
+    internal static IReadOnlyDictionary<string, long> InputElements(PlanDocument plan)
+    {
+        var elements = new Dictionary<string, long>(StringComparer.Ordinal);
+        foreach (var program in plan.Programs)
+        {
+            var shapes = new Dictionary<int, int[]>();
+            foreach (var t in program.Inputs.Concat(program.Parameters)) shapes[t.Value] = t.Shape;
+            foreach (var op in program.Ops)
+            {
+                if (op.Layer is not null && op.Args.Length > 0 && shapes.TryGetValue(op.Args[0], out var input))
+                {
+                    string key = program.Component + "/" + op.Layer;
+                    elements[key] = elements.GetValueOrDefault(key) + Runtime.Tensors.Tensor.ElementCount(input);
+                }
+                shapes[op.Result] = op.Shape;
+            }
+        }
+        return elements;
     }
 }
