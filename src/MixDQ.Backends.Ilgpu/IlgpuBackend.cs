@@ -258,15 +258,7 @@ public sealed class IlgpuBackend : IComputeBackend, IDisposable
     public Tensor Attention(Tensor q, Tensor k, Tensor v, int heads, bool causal)
     {
         const string op = nameof(Attention);
-        CpuChecks.Rank(op, nameof(q), q, 3);
-        CpuChecks.Rank(op, nameof(k), k, 3);
-        CpuChecks.Rank(op, nameof(v), v, 3);
-        CpuChecks.Positive(op, nameof(heads), heads);
-        int b = q.Dim(0), lq = q.Dim(1), hd = q.Dim(2), lk = k.Dim(1);
-        CpuChecks.True(k.SameShape(v), op, nameof(v), $"k {Tensor.FormatShape(k.Shape)} and v {Tensor.FormatShape(v.Shape)} differ");
-        CpuChecks.True(k.Dim(0) == b && k.Dim(2) == hd, op, nameof(k), $"q {Tensor.FormatShape(q.Shape)} and k {Tensor.FormatShape(k.Shape)} disagree on batch or channels");
-        CpuChecks.True(hd % heads == 0 && hd > 0, op, nameof(heads), $"{hd} channels do not split into {heads} heads");
-        CpuChecks.Positive(op, "k.Dim(1)", lk);
+        var (b, lq, lk, hd) = CpuChecks.Attention(q, k, v, heads);
         int d = hd / heads;
         CpuChecks.True(d <= AttentionKernel.MaxHeadDim, op, nameof(heads), $"head dim {d} exceeds the kernel's {AttentionKernel.MaxHeadDim}");
         if (b == 0 || lq == 0) return Tensor.Zeros(b, lq, hd);

@@ -341,16 +341,7 @@ public sealed class CpuBackend : IComputeBackend, IStoredWeightPreparation
 
     public Tensor Attention(Tensor q, Tensor k, Tensor v, int heads, bool causal)
     {
-        const string op = nameof(Attention);
-        CpuChecks.Rank(op, nameof(q), q, 3);
-        CpuChecks.Rank(op, nameof(k), k, 3);
-        CpuChecks.Rank(op, nameof(v), v, 3);
-        CpuChecks.Positive(op, nameof(heads), heads);
-        int b = q.Dim(0), lq = q.Dim(1), lk = k.Dim(1), hd = q.Dim(2);
-        CpuChecks.True(k.SameShape(v), op, nameof(v), $"k {Tensor.FormatShape(k.Shape)} and v {Tensor.FormatShape(v.Shape)} differ");
-        CpuChecks.True(k.Dim(0) == b && k.Dim(2) == hd, op, nameof(k), $"q {Tensor.FormatShape(q.Shape)} and k {Tensor.FormatShape(k.Shape)} disagree on batch or channels");
-        CpuChecks.True(hd % heads == 0 && hd > 0, op, nameof(heads), $"{hd} channels do not split into {heads} heads");
-        CpuChecks.Positive(op, "k.Dim(1)", lk);
+        var (b, lq, lk, hd) = CpuChecks.Attention(q, k, v, heads);
         var y = Output(b, lq, hd);
         if (y.Length > 0) AttentionDriver.Run(_gemm, _parallel, q.Data, k.Data, v.Data, b, lq, lk, heads, causal, y.Data);
         return y;

@@ -41,4 +41,20 @@ internal static class CpuChecks
     {
         if (!condition) throw Fail(op, item, message);
     }
+
+    /// <summary>The contract's attention arguments (q [B, Lq, H·D], k and v [B, Lk, H·D]), checked once for every backend.</summary>
+    public static (int Batch, int QueryLength, int KeyLength, int Channels) Attention(Tensor q, Tensor k, Tensor v, int heads)
+    {
+        const string op = "Attention";
+        Rank(op, nameof(q), q, 3);
+        Rank(op, nameof(k), k, 3);
+        Rank(op, nameof(v), v, 3);
+        Positive(op, nameof(heads), heads);
+        int b = q.Dim(0), lq = q.Dim(1), lk = k.Dim(1), hd = q.Dim(2);
+        True(k.SameShape(v), op, nameof(v), $"k {Tensor.FormatShape(k.Shape)} and v {Tensor.FormatShape(v.Shape)} differ");
+        True(k.Dim(0) == b && k.Dim(2) == hd, op, nameof(k), $"q {Tensor.FormatShape(q.Shape)} and k {Tensor.FormatShape(k.Shape)} disagree on batch or channels");
+        True(hd % heads == 0 && hd > 0, op, nameof(heads), $"{hd} channels do not split into {heads} heads");
+        Positive(op, "k.Dim(1)", lk);
+        return (b, lq, lk, hd);
+    }
 }
