@@ -413,14 +413,7 @@ public sealed class CpuBackend : IComputeBackend, IStoredWeightPreparation
 
     public Tensor Concat(Tensor a, Tensor b, int axis)
     {
-        const string op = nameof(Concat);
-        CpuChecks.MinRank(op, nameof(a), a, 1);
-        CpuChecks.Rank(op, nameof(b), b, a.Rank);
-        int ax = axis < 0 ? axis + a.Rank : axis;
-        CpuChecks.True(ax >= 0 && ax < a.Rank, op, nameof(axis), $"axis {axis} is outside rank {a.Rank}");
-        for (int i = 0; i < a.Rank; i++)
-            CpuChecks.True(i == ax || a.Dim(i) == b.Dim(i), op, nameof(b),
-                $"{Tensor.FormatShape(a.Shape)} and {Tensor.FormatShape(b.Shape)} differ outside axis {ax}");
+        int ax = CpuChecks.Concat(a, b, axis);
         int outer = 1, inner = 1;
         for (int i = 0; i < ax; i++) outer *= a.Dim(i);
         for (int i = ax + 1; i < a.Rank; i++) inner *= a.Dim(i);

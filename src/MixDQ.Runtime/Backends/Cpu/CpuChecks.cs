@@ -57,4 +57,17 @@ internal static class CpuChecks
         Positive(op, "k.Dim(1)", lk);
         return (b, lq, lk, hd);
     }
+
+    /// <summary>The contract's concat arguments, checked once for every backend; returns the non-negative axis.</summary>
+    public static int Concat(Tensor a, Tensor b, int axis)
+    {
+        const string op = "Concat";
+        MinRank(op, nameof(a), a, 1);
+        Rank(op, nameof(b), b, a.Rank);
+        int ax = axis < 0 ? axis + a.Rank : axis;
+        True(ax >= 0 && ax < a.Rank, op, nameof(axis), $"axis {axis} is outside rank {a.Rank}");
+        for (int i = 0; i < a.Rank; i++)
+            True(i == ax || a.Dim(i) == b.Dim(i), op, nameof(b), $"{Tensor.FormatShape(a.Shape)} and {Tensor.FormatShape(b.Shape)} differ outside axis {ax}");
+        return ax;
+    }
 }
