@@ -115,7 +115,8 @@ public static class ModelCompiler
         progress?.Report($"writing {artifactFile} ({floatDType})");
         var tensors = ArtifactTensors(folder, descriptions, Enum.Parse<DType>(floatDType), analysis?.Quantized);
         var metadata = ArtifactMetadata(folder, request.ClassName, planHash, inputHash);
-        SafetensorsWriter.WriteStreamed(artifactPath, tensors, metadata, cancellationToken);
+        // 64-byte aligned panels: the CPU backend uses them in place (PLAN-FORMAT.md, "Float weights stored as panels").
+        SafetensorsWriter.WriteStreamed(artifactPath, tensors, metadata, cancellationToken, dataAlignment: 64);
         // The plan goes last: a plan on disk always has its artifact beside it.
         AtomicFile.WriteAllBytes(planPath, planBytes);
 
@@ -157,11 +158,20 @@ public static class ModelCompiler
         foreach (var c in folder.Components.Where(c => c.Weights is not null))
         {
             var uses = descriptions[c.Name].UsesTensor;
+            // FP32 artifacts store float layer weights as the CPU kernels' panels; FP16 ones keep them row-major.
+            var layerOfWeight = floatDType == DType.F32
+                ? descriptions[c.Name].Layers.ToDictionary(l => l.Name + ".weight", StringComparer.Ordinal)
+                : [];
             foreach (var e in c.Weights!.Tensors.Where(e => uses(e.Name)).OrderBy(e => e.Name, StringComparer.Ordinal))
             {
                 string name = $"{c.Name}/{e.Name}";
                 if (replacedWeights.Contains(name)) continue; // an integer layer: its packed form below replaces the float weight
                 bool isFloat = e.DType is DType.F16 or DType.BF16 or DType.F32 or DType.F64;
+                if (isFloat && layerOfWeight.TryGetValue(e.Name, out var layer) && PanelTensor.Create(c.Name, layer, c.Weights, e) is { } panels)
+                {
+                    list.Add(panels);
+                    continue;
+                }
                 list.Add(ConvertedTensor.Create(name, c.Weights, e, isFloat ? floatDType : e.DType));
             }
         }
@@ -198,7 +208,7 @@ public static class ModelCompiler
     {
         var metadata = new Dictionary<string, string>(StringComparer.Ordinal)
         {
-            [ArtifactKeys.FormatVersion] = "1",
+            [ArtifactKeys.FormatVersion] = "2",
             [ArtifactKeys.PlanHash] = planHash,
             [ArtifactKeys.InputHash] = inputHash,
             [ArtifactKeys.ClassName] = className,

@@ -31,3 +31,19 @@ public interface IStoredWeightPreparation
 
     IPreparedConv2d PrepareConv2d(LayerInfo layer, IStoredWeight weight, Tensor? bias, int stride, int padding);
 }
+
+/// <summary>
+/// A stored weight that may already be laid out as FP32 panels (<see cref="WeightPanels"/>) in a mapped file, which a
+/// backend whose kernels read panels of the same width can use in place: nothing converted, copied or allocated.
+/// </summary>
+internal interface IStoredWeightPanels
+{
+    /// <summary>Rows per panel of the stored layout; 0 when the weight is stored row-major.</summary>
+    int PanelWidth { get; }
+
+    /// <summary>The panels in the file's mapping (held mapped while the result is reachable), or null when they cannot be mapped.</summary>
+    IO.MappedTensor? TryMapPanels();
+
+    /// <summary>Floats <paramref name="start"/>.. of the stored panels as they are (a positional read, not through the mapping).</summary>
+    void ReadPanels(long start, Span<float> destination);
+}

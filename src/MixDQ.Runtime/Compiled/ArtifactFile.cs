@@ -15,7 +15,10 @@ public sealed class ArtifactFile : IDisposable
     public const string FormatVersionKey = "mixdq.artifact_version";
     public const string ClassNameKey = "mixdq.class_name";
     public const string FilePrefix = "mixdq.file:";
-    public const int SupportedFormatVersion = 1;
+    /// <summary>The format this runtime writes and reads; it also reads <see cref="OldestFormatVersion"/> and up (1 has no panel-stored weights).</summary>
+    public const int SupportedFormatVersion = 2;
+
+    public const int OldestFormatVersion = 1;
 
     private ArtifactFile(SafetensorsFile file) => File = file;
 
@@ -45,9 +48,9 @@ public sealed class ArtifactFile : IDisposable
         var file = SafetensorsFile.Open(path);
         try
         {
-            if (!file.Metadata.TryGetValue(FormatVersionKey, out var v) || v != SupportedFormatVersion.ToString(System.Globalization.CultureInfo.InvariantCulture))
+            if (!file.Metadata.TryGetValue(FormatVersionKey, out var v) || !IsReadable(v))
                 throw new MixDQException(ErrorCodes.ArtifactInvalid,
-                    $"not a MixDQ artifact of format {SupportedFormatVersion} (found '{v ?? "none"}'); rebuild the project", path, FormatVersionKey);
+                    $"not a MixDQ artifact of format {OldestFormatVersion} to {SupportedFormatVersion} (found '{v ?? "none"}'); rebuild the project", path, FormatVersionKey);
             var unnamed = file.Tensors.FirstOrDefault(t => t.Name.IndexOf('/', StringComparison.Ordinal) <= 0);
             if (unnamed is not null)
                 throw new MixDQException(ErrorCodes.ArtifactInvalid, "tensor names must be 'component/tensor'", path, unnamed.Name);
@@ -59,6 +62,10 @@ public sealed class ArtifactFile : IDisposable
             throw;
         }
     }
+
+    private static bool IsReadable(string version) =>
+        int.TryParse(version, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out int v)
+        && v >= OldestFormatVersion && v <= SupportedFormatVersion;
 
     public void Dispose() => File.Dispose();
 }

@@ -16,7 +16,7 @@ namespace MixDQ.Runtime.IO;
 /// <see cref="GetRawBytes"/> gives views into a read-only memory mapping. Reads may run concurrently;
 /// <see cref="Dispose"/> must not race them.
 /// </summary>
-public sealed unsafe class SafetensorsFile : ITensorFile
+public sealed unsafe class SafetensorsFile : ITensorFile, IMappedTensorSource
 {
     /// <summary>Bytes converted per positional read when the stored type is not F32.</summary>
     private const int ConversionChunkBytes = 1 << 20;
@@ -146,6 +146,12 @@ public sealed unsafe class SafetensorsFile : ITensorFile
             throw new MixDQException(ErrorCodes.TensorTooLarge,
                 $"tensor '{name}' has {e.ByteLength} bytes; a span holds at most {int.MaxValue}", Path, name);
         return new ReadOnlySpan<byte>(_data + e.Begin, (int)e.ByteLength);
+    }
+
+    MappedTensor? IMappedTensorSource.TryMap(string name)
+    {
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        return _byName.TryGetValue(name, out var e) ? new MappedTensor(_view.SafeMemoryMappedViewHandle, _data + e.Begin, e.ByteLength, e.Info) : null;
     }
 
     /// <summary>The tensor converted to FP32 (F32 copied; F16/BF16 vectorized; F64, integers and BOOL per element).</summary>

@@ -71,8 +71,17 @@ public static class SafetensorsWriter
     /// </summary>
     /// <exception cref="ArgumentException">Two entries share a name or a name is reserved.</exception>
     /// <exception cref="InvalidOperationException">An entry wrote another number of bytes than its shape needs (nothing is written).</exception>
+    /// <param name="path">The file to write (atomically).</param>
+    /// <param name="tensors">The tensors; each streams its bytes when its turn comes.</param>
+    /// <param name="metadata">The <c>__metadata__</c> strings, if any.</param>
+    /// <param name="cancellationToken">Checked before each tensor (nothing is written when it fires).</param>
+    /// <param name="dataAlignment">
+    /// A power of two ≥ 8: the data section starts at a multiple of it, and tensors whose byte length is a multiple of it
+    /// come first (name order), the rest after (name order), so each of the former starts aligned, for readers that use
+    /// the mapped bytes in place. The file stays standard safetensors (no gaps between tensors).
+    /// </param>
     public static void WriteStreamed(string path, IEnumerable<SafetensorsStreamEntry> tensors, IReadOnlyDictionary<string, string>? metadata = null,
-        CancellationToken cancellationToken = default)
+        CancellationToken cancellationToken = default, int dataAlignment = 8)
     {
         ArgumentNullException.ThrowIfNull(tensors);
         var pending = tensors.Select(e =>
@@ -81,7 +90,7 @@ public static class SafetensorsWriter
             ArgumentNullException.ThrowIfNull(e.WriteData);
             return new PendingTensor(e.Name, e.DType, (int[])e.Shape.Clone(), e.ByteLength, e.WriteData);
         }).ToList();
-        WritePending(path, pending, metadata, cancellationToken);
+        WritePending(path, pending, metadata, cancellationToken, dataAlignment);
     }
 
     /// <summary>Writes FP32 tensors stored as <paramref name="storeAs"/> (F32, F16 or BF16; rounding to nearest even).</summary>
@@ -102,7 +111,7 @@ public static class SafetensorsWriter
 
     /// <summary>The complete header bytes (8-byte length + padded JSON) for tensors of these names, types and shapes.</summary>
     internal static byte[] BuildHeader(IReadOnlyList<(string Name, DType DType, int[] Shape, long Begin, long End)> tensors,
-        IReadOnlyDictionary<string, string>? metadata)
+        IReadOnlyDictionary<string, string>? metadata, int dataAlignment = 8)
     {
         var buffer = new ArrayBufferWriter<byte>();
         // Relaxed escaping keeps non-ASCII names readable; the output is still valid JSON.
@@ -132,7 +141,8 @@ public static class SafetensorsWriter
             json.WriteEndObject();
         }
         int jsonLength = buffer.WrittenCount;
-        int padded = (jsonLength + 7) / 8 * 8;
+        // 8 + padded is a multiple of the alignment (8 by default: the JSON alone padded to 8).
+        int padded = (8 + jsonLength + dataAlignment - 1) / dataAlignment * dataAlignment - 8;
         var header = new byte[8 + padded];
         BinaryPrimitives.WriteUInt64LittleEndian(header, (ulong)padded);
         buffer.WrittenSpan.CopyTo(header.AsSpan(8));
@@ -143,10 +153,16 @@ public static class SafetensorsWriter
     private sealed record PendingTensor(string Name, DType DType, int[] Shape, long ByteLength, Action<Stream> WriteData);
 
     private static void WritePending(string path, List<PendingTensor> pending, IReadOnlyDictionary<string, string>? metadata,
-        CancellationToken cancellationToken = default)
+        CancellationToken cancellationToken = default, int dataAlignment = 8)
     {
         ArgumentException.ThrowIfNullOrEmpty(path);
+        if (dataAlignment < 8 || (dataAlignment & (dataAlignment - 1)) != 0)
+            throw new ArgumentOutOfRangeException(nameof(dataAlignment), $"must be a power of two ≥ 8, got {dataAlignment}");
         pending.Sort((a, b) => string.CompareOrdinal(a.Name, b.Name));
+        // Whole multiples of the alignment first (a stable sort keeps name order within each run); the rest cannot misalign them.
+        for (int i = 1; i < pending.Count; i++)
+            if (pending[i - 1].Name == pending[i].Name) throw new ArgumentException($"tensor '{pending[i].Name}' is given twice");
+        if (dataAlignment > 8) pending = [.. pending.OrderBy(t => t.ByteLength % dataAlignment == 0 ? 0 : 1)];
         var layout = new List<(string, DType, int[], long, long)>(pending.Count);
         long offset = 0;
         for (int i = 0; i < pending.Count; i++)
@@ -160,7 +176,7 @@ public static class SafetensorsWriter
             layout.Add((t.Name, t.DType, t.Shape, offset, offset + t.ByteLength));
             offset += t.ByteLength;
         }
-        byte[] header = BuildHeader(layout, metadata);
+        byte[] header = BuildHeader(layout, metadata, dataAlignment);
         if (header.Length - 8 > SafetensorsHeader.MaxHeaderLength)
             throw new ArgumentException($"the header would have {header.Length - 8} bytes, more than the format's {SafetensorsHeader.MaxHeaderLength}");
         AtomicFile.Write(path, stream =>

@@ -50,10 +50,13 @@ public static class WeightBinder
         foreach (var name in fileInfos.Keys)
             if (expectedByName.ContainsKey(name)) fileNameOf[name] = name;
         var integerLayers = IntegerLayers(expected, fileInfos);
+        var panelLayers = PanelLayers(expected, fileInfos);
+        foreach (var (weight, panels) in panelLayers) fileNameOf[weight] = panels;
         var unexpected = new List<TensorInfo>();
         foreach (var (name, info) in fileInfos)
         {
             if (expectedByName.ContainsKey(name) || IsIntegerCompanion(name, integerLayers)) continue;
+            if (name.EndsWith(WeightPanels.Suffix, StringComparison.Ordinal) && panelLayers.ContainsKey(name[..^WeightPanels.Suffix.Length] + ".weight")) continue;
             string? target = rules.LegacyName?.Invoke(name);
             if (target is not null && expectedByName.ContainsKey(target) && fileNameOf.TryAdd(target, name)) continue;
             if (rules.IsKnownExtra?.Invoke(name) == true) continue;
@@ -67,12 +70,41 @@ public static class WeightBinder
             if (integerLayers.Contains(e.Name)) continue;
             if (!fileNameOf.TryGetValue(e.Name, out var fileName)) { missing.Add(e); continue; }
             var actual = fileInfos[fileName];
-            if (!IsFloat(actual.DType) || !ShapeAccepted(e.Shape, actual.Shape, rules)) wrong.Add((e, actual));
+            bool accepted = panelLayers.ContainsKey(e.Name)
+                ? PanelsAccepted(e.Shape, actual)
+                : IsFloat(actual.DType) && ShapeAccepted(e.Shape, actual.Shape, rules);
+            if (!accepted) wrong.Add((e, actual));
         }
 
         if (missing.Count + unexpected.Count + wrong.Count > 0)
             throw Mismatch(source.Origin, missing, unexpected, wrong);
-        return new BoundWeights(source, expectedByName, fileNameOf, warnings);
+        var panelWidths = panelLayers.Keys.ToDictionary(w => w, w => fileInfos[fileNameOf[w]].Shape[^1], StringComparer.Ordinal);
+        return new BoundWeights(source, expectedByName, fileNameOf, panelWidths, warnings);
+    }
+
+    /// <summary>
+    /// Expected layer weights that the file stores as FP32 panels instead (<c>P.weight.panels</c>, <see cref="WeightPanels"/>),
+    /// by expected name, with the file's name for them.
+    /// </summary>
+    private static Dictionary<string, string> PanelLayers(IReadOnlyList<TensorInfo> expected, Dictionary<string, TensorInfo> fileInfos)
+    {
+        var map = new Dictionary<string, string>(StringComparer.Ordinal);
+        foreach (var e in expected)
+        {
+            if (!e.Name.EndsWith(".weight", StringComparison.Ordinal) || e.Shape.Length is not (2 or 4) || fileInfos.ContainsKey(e.Name)) continue;
+            string panels = e.Name[..^".weight".Length] + WeightPanels.Suffix;
+            if (fileInfos.ContainsKey(panels)) map.Add(e.Name, panels);
+        }
+        return map;
+    }
+
+    /// <summary>F32 <c>[ceil(rows / width), cols, width]</c> for the expected <c>[rows, ...]</c> weight, width ≥ 1.</summary>
+    private static bool PanelsAccepted(int[] expected, TensorInfo actual)
+    {
+        if (actual.DType != DType.F32 || actual.Shape.Length != 3 || actual.Shape[2] < 1) return false;
+        long cols = 1;
+        for (int i = 1; i < expected.Length; i++) cols *= expected[i];
+        return actual.Shape.AsSpan().SequenceEqual(WeightPanels.StoredShape(expected[0], (int)cols, actual.Shape[2]));
     }
 
     /// <summary>
@@ -116,7 +148,9 @@ public static class WeightBinder
         foreach (var u in unexpected)
             sb.Append($"\n  unexpected: {u.Name} {Tensor.FormatShape(u.Shape)} {u.DType}");
         foreach (var (e, a) in wrong)
-            sb.Append($"\n  wrong shape: {e.Name} expected {Tensor.FormatShape(e.Shape)} (a float type), found {Tensor.FormatShape(a.Shape)} {a.DType}");
+            sb.Append(a.Name.EndsWith(WeightPanels.Suffix, StringComparison.Ordinal)
+                ? $"\n  wrong shape: {a.Name} stands for {e.Name} {Tensor.FormatShape(e.Shape)} and must be F32 [ceil({e.Shape[0]} / width), {e.Shape.Skip(1).Aggregate(1L, (x, y) => x * y)}, width], found {Tensor.FormatShape(a.Shape)} {a.DType}"
+                : $"\n  wrong shape: {e.Name} expected {Tensor.FormatShape(e.Shape)} (a float type), found {Tensor.FormatShape(a.Shape)} {a.DType}");
         string first = missing.Select(m => m.Name).Concat(unexpected.Select(u => u.Name)).Concat(wrong.Select(w => w.Expected.Name)).First();
         return new MixDQException(ErrorCodes.WeightsMismatch, sb.ToString(), origin, first);
     }
@@ -132,14 +166,16 @@ public sealed class BoundWeights
 {
     private readonly IReadOnlyDictionary<string, TensorInfo> _expected;
     private readonly IReadOnlyDictionary<string, string> _fileNameOf;
+    private readonly IReadOnlyDictionary<string, int> _panelWidthOf;
     private readonly IProgress<MixDQWarning>? _warnings;
 
     internal BoundWeights(ITensorSource source, IReadOnlyDictionary<string, TensorInfo> expected,
-        IReadOnlyDictionary<string, string> fileNameOf, IProgress<MixDQWarning>? warnings)
+        IReadOnlyDictionary<string, string> fileNameOf, IReadOnlyDictionary<string, int> panelWidthOf, IProgress<MixDQWarning>? warnings)
     {
         Source = source;
         _expected = expected;
         _fileNameOf = fileNameOf;
+        _panelWidthOf = panelWidthOf;
         _warnings = warnings;
     }
 
@@ -152,7 +188,7 @@ public sealed class BoundWeights
     public Tensor Read(string name)
     {
         var info = ExpectedInfo(name);
-        var t = Source.ReadFloat32(_fileNameOf[name]);
+        var t = _panelWidthOf.TryGetValue(name, out int width) ? ReadFromPanels(name, width) : Source.ReadFloat32(_fileNameOf[name]);
         if (!t.Shape.SequenceEqual(info.Shape)) t = t.Reshape(info.Shape);
         int bad = NonFinite.Count(t.Data, out int firstIndex);
         ReportNonFinite(name, bad, firstIndex);
@@ -163,7 +199,19 @@ public sealed class BoundWeights
     /// The tensor of expected name <paramref name="name"/> left where it is stored, for a backend to read in pieces
     /// (<see cref="IStoredWeight"/>). Disposing it reports NaN/±Inf among the elements read, as <see cref="Read"/> does.
     /// </summary>
-    public BoundWeight Open(string name) => new(this, name, ExpectedInfo(name).Shape, _fileNameOf[name]);
+    public BoundWeight Open(string name) =>
+        new(this, name, ExpectedInfo(name).Shape, _fileNameOf[name], _panelWidthOf.GetValueOrDefault(name));
+
+    /// <summary>A weight stored as panels, read back into its row-major form (no NaN/±Inf report).</summary>
+    internal Tensor ReadFromPanels(string name, int width)
+    {
+        var info = ExpectedInfo(name);
+        var panels = Source.ReadFloat32(_fileNameOf[info.Name]);
+        int cols = (int)(info.ElementCount / info.Shape[0]);
+        var data = GC.AllocateUninitializedArray<float>(checked((int)info.ElementCount));
+        WeightPanels.ReadRows(panels.Data, cols, width, 0, data);
+        return new Tensor(data, info.Shape);
+    }
 
     private TensorInfo ExpectedInfo(string name) => _expected.TryGetValue(name, out var info)
         ? info
@@ -181,24 +229,42 @@ public sealed class BoundWeights
 /// One expected weight of a <see cref="BoundWeights"/>, read in pieces: a file's ranges are converted straight into the
 /// caller's buffer; any other source (in-memory weights) is read whole once and sliced.
 /// </summary>
-public sealed class BoundWeight : IStoredWeight, IDisposable
+public sealed class BoundWeight : IStoredWeight, IStoredWeightPanels, IDisposable
 {
     private readonly BoundWeights _owner;
     private readonly string _name;
     private readonly string _fileName;
     private readonly int[] _shape;
+    private readonly int _panelWidth;
     private readonly Lock _gate = new();
     private Tensor? _whole;
     private long _nonFinite;
     private long _firstNonFinite = long.MaxValue;
     private bool _disposed;
 
-    internal BoundWeight(BoundWeights owner, string name, int[] shape, string fileName)
+    internal BoundWeight(BoundWeights owner, string name, int[] shape, string fileName, int panelWidth)
     {
         _owner = owner;
         _name = name;
         _shape = shape;
         _fileName = fileName;
+        _panelWidth = panelWidth;
+    }
+
+    /// <summary>Rows per panel when the file stores this weight as panels (<see cref="WeightPanels"/>), else 0.</summary>
+    public int PanelWidth => _panelWidth;
+
+    MappedTensor? IStoredWeightPanels.TryMapPanels()
+    {
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        return _panelWidth > 0 && _owner.Source is IMappedTensorSource mapped ? mapped.TryMap(_fileName) : null;
+    }
+
+    void IStoredWeightPanels.ReadPanels(long start, Span<float> destination)
+    {
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        if (_panelWidth == 0 || _owner.Source is not ITensorFile file) throw new InvalidOperationException($"'{_name}' is not stored as panels in a file");
+        file.ReadFloat32(_fileName, start, destination);
     }
 
     /// <summary>The expected name.</summary>
@@ -209,7 +275,11 @@ public sealed class BoundWeight : IStoredWeight, IDisposable
     public void ReadFloat32(long start, Span<float> destination)
     {
         ObjectDisposedException.ThrowIf(_disposed, this);
-        if (_owner.Source is ITensorFile file)
+        if (_panelWidth > 0 && _owner.Source is ITensorFile panelFile)
+        {
+            ReadFromPanels(panelFile, start, destination);
+        }
+        else if (_owner.Source is ITensorFile file)
         {
             file.ReadFloat32(_fileName, start, destination);
         }
@@ -231,9 +301,38 @@ public sealed class BoundWeight : IStoredWeight, IDisposable
     /// <summary>The whole weight through <see cref="BoundWeights.Read"/> (which reports NaN/±Inf itself).</summary>
     public Tensor ReadAll() => _owner.Read(_name);
 
+    /// <summary>The weight in its row-major form (read from the panels when stored so).</summary>
     private Tensor Whole()
     {
-        lock (_gate) return _whole ??= _owner.Source.ReadFloat32(_fileName);
+        lock (_gate) return _whole ??= _panelWidth > 0 ? _owner.ReadFromPanels(_name, _panelWidth) : _owner.Source.ReadFloat32(_fileName);
+    }
+
+    /// <summary>
+    /// Rows of a weight stored as panels: positional reads of just the panels that hold them (through a pooled buffer, not
+    /// the mapping, whose touched pages would stay resident), then each element picked out of its panel.
+    /// </summary>
+    private void ReadFromPanels(ITensorFile file, long start, Span<float> destination)
+    {
+        long elements = 1;
+        foreach (int d in _shape) elements *= d;
+        TensorRanges.Check(_name, elements, start, destination.Length);
+        if (destination.IsEmpty) return;
+        int cols = (int)(elements / _shape[0]);
+        long firstRow = start / cols, endRow = (start + destination.Length - 1) / cols + 1;
+        long firstPanel = firstRow / _panelWidth, endPanel = (endRow - 1) / _panelWidth + 1;
+        long panelFloats = (long)cols * _panelWidth;
+        int count = checked((int)((endPanel - firstPanel) * panelFloats));
+        float[] buffer = System.Buffers.ArrayPool<float>.Shared.Rent(count);
+        try
+        {
+            var panels = buffer.AsSpan(0, count);
+            file.ReadFloat32(_fileName, firstPanel * panelFloats, panels);
+            WeightPanels.ReadRows(panels, cols, _panelWidth, start - firstPanel * panelFloats, destination);
+        }
+        finally
+        {
+            System.Buffers.ArrayPool<float>.Shared.Return(buffer);
+        }
     }
 
     /// <summary>Reports the NaN/±Inf values among the elements read so far (a <see cref="ErrorCodes.NonFiniteWeights"/> warning).</summary>

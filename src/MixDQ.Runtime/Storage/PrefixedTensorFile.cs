@@ -9,7 +9,7 @@ namespace MixDQ.Runtime.Storage;
 /// <c>conv_in.weight</c>), so models bind by their own names and error lists show those names. A view: it
 /// shares the file's mapping and disposing it leaves the file open.
 /// </summary>
-internal sealed class PrefixedTensorFile : ITensorFile
+internal sealed class PrefixedTensorFile : ITensorFile, IMappedTensorSource
 {
     private static readonly IReadOnlyDictionary<string, string> NoMetadata = new Dictionary<string, string>();
     private readonly ITensorFile _file;
@@ -61,6 +61,9 @@ internal sealed class PrefixedTensorFile : ITensorFile
     public Tensor? TryReadFloat32(string name) => _byName.ContainsKey(name) ? ReadFloat32(name) : null;
 
     public ReadOnlySpan<byte> GetRawBytes(string name) => _file.GetRawBytes(Full(name));
+
+    public MappedTensor? TryMap(string name) =>
+        _file is IMappedTensorSource mapped && name is not null && _byName.ContainsKey(name) ? mapped.TryMap(_prefix + name) : null;
 
     private string Full(string name)
     {

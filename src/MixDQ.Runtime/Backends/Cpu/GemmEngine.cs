@@ -10,7 +10,10 @@ namespace MixDQ.Runtime.Backends.Cpu;
 /// </summary>
 internal sealed unsafe class PackedPanels
 {
-    private readonly AlignedBuffer _buffer;
+    /// <summary>Where the panels live: this buffer, or (in place) the mapped artifact tensor <see cref="_mapped"/>.</summary>
+    private readonly AlignedBuffer? _buffer;
+    private readonly IO.MappedTensor? _mapped;
+    private readonly float* _base;
 
     /// <summary>Floats one task of <see cref="Pack(IStoredWeight, int, int, int, CpuParallel)"/> reads at a time (at least one panel): its scratch stays in L2.</summary>
     private const int StoredChunkFloats = 64 * 1024;
@@ -26,7 +29,22 @@ internal sealed unsafe class PackedPanels
         Width = width;
         PanelCount = (rows + width - 1) / width;
         _buffer = new AlignedBuffer(checked(PanelCount * cols * width), zeroed);
+        _base = _buffer.Pointer;
     }
+
+    /// <summary>Panels used where a mapped file stores them (64-byte aligned, exactly this layout); keeps the mapping alive.</summary>
+    private PackedPanels(int rows, int cols, int width, IO.MappedTensor mapped)
+    {
+        Rows = rows;
+        Cols = cols;
+        Width = width;
+        PanelCount = (rows + width - 1) / width;
+        _mapped = mapped;
+        _base = (float*)mapped.Pointer;
+    }
+
+    /// <summary>True when the panels are the mapped file's bytes (no memory of their own).</summary>
+    public bool InPlace => _mapped is not null;
 
     public int Rows { get; }
 
@@ -39,7 +57,7 @@ internal sealed unsafe class PackedPanels
     /// <summary>Floats from one panel to the next.</summary>
     public nint PanelStride => (nint)Cols * Width;
 
-    public float* Panel(int index) => _buffer.Pointer + index * PanelStride;
+    public float* Panel(int index) => _base + index * PanelStride;
 
     /// <summary>Packs a row-major [rows, cols] matrix.</summary>
     public static PackedPanels Pack(ReadOnlySpan<float> source, int rows, int cols, int width)
@@ -62,6 +80,7 @@ internal sealed unsafe class PackedPanels
     /// </summary>
     public static PackedPanels Pack(IStoredWeight source, int rows, int cols, int width, CpuParallel parallel)
     {
+        if (source is IStoredWeightPanels stored && stored.PanelWidth == width) return FromStoredPanels(stored, rows, cols, width, parallel);
         // PackPanel writes every element of every panel, padding rows included.
         var packed = new PackedPanels(rows, cols, width, zeroed: false);
         int panelsPerTask = Math.Max(1, StoredChunkFloats / (cols * width));
@@ -76,6 +95,32 @@ internal sealed unsafe class PackedPanels
             source.ReadFloat32((long)firstRow * cols, new Span<float>(scratch, count));
             for (int p = p0; p < p1; p++)
                 Packing.PackPanel(scratch + (nint)(p - p0) * width * cols, cols, Math.Min(width, rows - p * width), cols, width, packed.Panel(p), width);
+        });
+        return packed;
+    }
+
+    /// <summary>
+    /// Panels an artifact already stores in this layout: used in place when the mapped tensor is 64-byte aligned (the
+    /// kernels then read the file's page-cache pages; no conversion, no copy, no fresh memory), else copied as they are
+    /// with positional reads into an aligned buffer, in parallel runs of whole panels.
+    /// </summary>
+    private static PackedPanels FromStoredPanels(IStoredWeightPanels stored, int rows, int cols, int width, CpuParallel parallel)
+    {
+        long floats = (long)((rows + width - 1) / width) * cols * width;
+        if (stored.TryMapPanels() is { } mapped)
+        {
+            if (((nuint)mapped.Pointer & 63) == 0 && mapped.ByteLength == floats * sizeof(float)) return new PackedPanels(rows, cols, width, mapped);
+            mapped.Dispose();
+        }
+        var packed = new PackedPanels(rows, cols, width, zeroed: false);
+        int panelsPerTask = Math.Max(1, StoredChunkFloats / (cols * width));
+        int tasks = (packed.PanelCount + panelsPerTask - 1) / panelsPerTask;
+        parallel.For(tasks, task =>
+        {
+            int p0 = task * panelsPerTask, p1 = Math.Min(packed.PanelCount, p0 + panelsPerTask);
+            long bytes = (long)(p1 - p0) * packed.PanelStride * sizeof(float);
+            MemoryPages.PopulateForWrite(packed.Panel(p0), bytes);
+            stored.ReadPanels(p0 * packed.PanelStride, new Span<float>(packed.Panel(p0), checked((int)((p1 - p0) * packed.PanelStride))));
         });
         return packed;
     }
