@@ -121,11 +121,29 @@ internal static class LoadMemoryBench
         long heapLive = GC.GetTotalMemory(forceFullCollection: true);
         GC.KeepAlive(pipeline);
         var m = new LoadMeasurement(loadMs, cpuMs, after.VmHwm, after.VmRss, after.RssAnon, after.RssFile, before.VmRss, heapAfterLoad, heapLive, gen2);
+        if (args.Flag("--images")) m = WithImages(m, pipeline);
         Console.WriteLine(JsonSerializer.Serialize(m));
         return 0;
     }
+
+    /// <summary>Times two small images after the load (the first one reads every UNet weight for the first time).</summary>
+    private static LoadMeasurement WithImages(LoadMeasurement m, DiffusionPipeline pipeline)
+    {
+        var options = new GenerationOptions { Seed = 1, Steps = 1, Width = 64, Height = 64 };
+        var sw = Stopwatch.StartNew();
+        pipeline.Generate("a photo of a cat", options);
+        double first = sw.Elapsed.TotalMilliseconds;
+        sw.Restart();
+        pipeline.Generate("a photo of a cat", options);
+        double second = sw.Elapsed.TotalMilliseconds;
+        return m with { FirstImageMs = first, SecondImageMs = second, VmHwmAfterImages = ProcStatus.Read().VmHwm };
+    }
 }
 
-/// <summary>What one child reports (bytes, milliseconds; CpuMs: user + system time of all its threads during the load).</summary>
+/// <summary>
+/// What one child reports (bytes, milliseconds; CpuMs: user + system time of all its threads during the load). With
+/// <c>--images</c>: the wall time of the first and of a second 64×64 one-step image after the load (the first also pays
+/// for the first touch of every weight page a lazy load left untouched) and the peak resident set after both.
+/// </summary>
 internal sealed record LoadMeasurement(double LoadMs, double CpuMs, long VmHwm, long VmRss, long RssAnon, long RssFile, long BaseRss,
-    long HeapAfterLoad, long HeapLive, int Gen2Collections);
+    long HeapAfterLoad, long HeapLive, int Gen2Collections, double FirstImageMs = 0, double SecondImageMs = 0, long VmHwmAfterImages = 0);

@@ -40,9 +40,9 @@ internal static class LoadTimeBench
             Console.WriteLine($"CPU backend, {args.Threads} threads, one fresh process per run, {Environment.ProcessorCount} logical processors");
             bool allMet = true;
             allMet &= Measure("folder (FP16 files) -> DiffusionPipeline.Load", FolderTargetSeconds, weights, runs, args.Threads,
-                Directory.GetFiles(folder, "*.safetensors", SearchOption.AllDirectories), "--model", folder);
+                Directory.GetFiles(folder, "*.safetensors", SearchOption.AllDirectories), "--model", folder, "--images");
             allMet &= Measure("artifact (FP32 plan) -> CompiledModelLoader.LoadPipeline", ArtifactTargetSeconds, weights, runs, args.Threads,
-                [artifact], "--artifact", artifact, "--plan-hash", planHash);
+                [artifact], "--artifact", artifact, "--plan-hash", planHash, "--images");
             Console.WriteLine();
             Console.WriteLine(allMet ? "every run met its targets" : "some runs MISSED a target");
             return 0;
@@ -81,14 +81,17 @@ internal static class LoadTimeBench
         Console.WriteLine();
         Console.WriteLine($"{label}; target: <= {targetSeconds} s, VmHWM <= {LoadMemoryBench.Target} x FP32 weight bytes");
         Console.WriteLine($"  reading the files once (warms the page cache; the floor of any load): {WarmPageCache(files):F2} s");
-        Console.WriteLine($"  {"run",3} {"load s",7} {"cpu s",6} {"VmHWM MB",9} {"x w",6} {"RssFile MB",11} {"heap MB",8} {"gen2",5} {"loadavg",8}");
+        Console.WriteLine($"  {"run",3} {"load s",7} {"cpu s",6} {"VmHWM MB",9} {"x w",6} {"RssFile MB",11} {"heap MB",8} {"gen2",5} {"1st img s",10} {"2nd img s",10} {"x w after",10} {"loadavg",8}");
         bool met = true;
         for (int r = 1; r <= runs; r++)
         {
             if (LoadMemoryBench.MeasureInChild(threads, source) is not { } m) return false;
             double ratio = m.VmHwm / (double)weights.HeldFp32;
-            met &= m.LoadMs / 1000 <= targetSeconds && ratio <= LoadMemoryBench.Target;
-            Console.WriteLine($"  {r,3} {m.LoadMs / 1000,7:F2} {m.CpuMs / 1000,6:F2} {m.VmHwm / MB,9:F1} {ratio,6:F3} {m.RssFile / MB,11:F1} {m.HeapAfterLoad / MB,8:F1} {m.Gen2Collections,5} {LoadAverage(),8}");
+            // The peak after two images counts too: a load that leaves weights mapped but untouched pays for them there.
+            met &= m.LoadMs / 1000 <= targetSeconds && ratio <= LoadMemoryBench.Target
+                   && m.VmHwmAfterImages / (double)weights.HeldFp32 <= LoadMemoryBench.Target;
+            Console.WriteLine($"  {r,3} {m.LoadMs / 1000,7:F2} {m.CpuMs / 1000,6:F2} {m.VmHwm / MB,9:F1} {ratio,6:F3} {m.RssFile / MB,11:F1} {m.HeapAfterLoad / MB,8:F1} {m.Gen2Collections,5} " +
+                              $"{m.FirstImageMs / 1000,10:F2} {m.SecondImageMs / 1000,10:F2} {m.VmHwmAfterImages / (double)weights.HeldFp32,10:F3} {LoadAverage(),8}");
         }
         return met;
     }

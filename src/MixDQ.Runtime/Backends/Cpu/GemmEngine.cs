@@ -130,36 +130,35 @@ internal static unsafe class Packing
 {
     /// <summary>
     /// dst[k · dstStep + r] = src[r · ld + k] for r &lt; rows, k &lt; cols; rows up to
-    /// <paramref name="width"/> are zero-filled. Full 8-row panels packed to consecutive rows of 8
-    /// (the AVX-512 kernel's A side) go through an in-register 8×8 transpose.
+    /// <paramref name="width"/> are zero-filled. With AVX and a width that is a multiple of 8 (the AVX-512 kernel's
+    /// 8-row A panels and 32-wide B panels, the AVX2 kernel's 16-wide B panels), every whole group of 8 rows goes
+    /// through in-register 8×8 transposes, 8 columns at a time; the rest element by element.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void PackPanel(float* src, nint ld, int rows, int cols, int width, float* dst, nint dstStep)
     {
-        int k = 0;
-        if (width == 8 && rows == 8 && dstStep == 8 && Avx.IsSupported)
-            k = Transpose8(src, ld, cols, dst);
-        if (k == cols) return;
+        int groups = 0, k8 = 0;
+        if (Avx.IsSupported && width % 8 == 0 && dstStep >= width)
+        {
+            groups = rows / 8;
+            k8 = cols / 8 * 8;
+            // k outer: each block of 8 columns fills 8 consecutive destination rows of the panel, written in order.
+            for (int k = 0; k < k8; k += 8)
+                for (int g = 0; g < groups; g++)
+                    Transpose8x8(src + (nint)g * 8 * ld + k, ld, dst + k * dstStep + g * 8, dstStep);
+        }
+        int groupedRows = groups * 8;
         for (int r = 0; r < rows; r++)
         {
             float* s = src + r * ld;
             float* d = dst + r;
-            for (int c = k; c < cols; c++) d[c * dstStep] = s[c];
+            for (int c = r < groupedRows ? k8 : 0; c < cols; c++) d[c * dstStep] = s[c];
         }
         for (int r = rows; r < width; r++)
         {
             float* d = dst + r;
-            for (int c = k; c < cols; c++) d[c * dstStep] = 0;
+            for (int c = 0; c < cols; c++) d[c * dstStep] = 0;
         }
-    }
-
-    /// <summary>Packs columns in blocks of 8 through <see cref="Transpose8x8"/>; returns the columns done.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static int Transpose8(float* src, nint ld, int cols, float* dst)
-    {
-        int k = 0;
-        for (; k <= cols - 8; k += 8) Transpose8x8(src + k, ld, dst + k * 8, 8);
-        return k;
     }
 
     /// <summary>
