@@ -38,6 +38,9 @@ internal static class LoadTimeBench
             Console.WriteLine($"weights: {weights.HeldFp32 / MB:F1} MB FP32 held by the runtime, {weights.OnDisk / MB:F1} MB in the FP16 files, " +
                               $"artifact {new FileInfo(artifact).Length / MB:F1} MB");
             Console.WriteLine($"CPU backend, {args.Threads} threads, one fresh process per run, {Environment.ProcessorCount} logical processors");
+            Console.WriteLine($"this machine's floor for untouched memory (1 thread): writing fresh anonymous pages {MemoryTouchFloor.FreshAnonymousSecondsPerGiB():F2} s/GiB, " +
+                              $"first read of the mapped artifact's page-cache pages {MemoryTouchFloor.MappedFirstTouchSecondsPerGiB(artifact):F2} s/GiB; " +
+                              $"load average {LoadAverage()}");
             bool allMet = true;
             allMet &= Measure("folder (FP16 files) -> DiffusionPipeline.Load", FolderTargetSeconds, weights, runs, args.Threads,
                 Directory.GetFiles(folder, "*.safetensors", SearchOption.AllDirectories), "--model", folder, "--images");
