@@ -193,13 +193,6 @@ public sealed class StoredPanelsTests(ITestOutputHelper output)
         return SafetensorsFile.Open(path);
     }
 
-    private static unsafe void AssertSamePanels(PackedPanels expected, PackedPanels actual, string name)
-    {
-        Assert.Equal((expected.Rows, expected.Cols, expected.Width, expected.PanelCount), (actual.Rows, actual.Cols, actual.Width, actual.PanelCount));
-        long count = expected.PanelCount * expected.PanelStride;
-        var e = new ReadOnlySpan<int>(expected.Panel(0), (int)count);
-        var a = new ReadOnlySpan<int>(actual.Panel(0), (int)count);
-        int mismatch = e.CommonPrefixLength(a);
-        Assert.True(mismatch == count, $"{name}: packed panels differ first at float {mismatch} of {count}");
-    }
+    private static void AssertSamePanels(PackedPanels expected, PackedPanels actual, string name) =>
+        StoredWeightLoadingTests.AssertSamePanels(expected, actual, name);
 }

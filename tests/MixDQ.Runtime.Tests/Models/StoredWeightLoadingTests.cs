@@ -121,7 +121,8 @@ public sealed class StoredWeightLoadingTests(ITestOutputHelper output)
         return (WeightBinder.Bind(expected, file, warnings: warnings), warnings);
     }
 
-    private static unsafe void AssertSamePanels(PackedPanels expected, PackedPanels actual, string name)
+    /// <summary>Equal panel geometry and bit-identical floats (also used by <see cref="StoredPanelsTests"/>).</summary>
+    internal static unsafe void AssertSamePanels(PackedPanels expected, PackedPanels actual, string name)
     {
         Assert.Equal((expected.Rows, expected.Cols, expected.Width, expected.PanelCount), (actual.Rows, actual.Cols, actual.Width, actual.PanelCount));
         long count = expected.PanelCount * expected.PanelStride;
