@@ -26,10 +26,10 @@ public unsafe class IntegerKernelTests(ITestOutputHelper output)
         {
             int depth = runLengths.Sum(), rows = 21;
             var codes = RandomCodes(r, rows * depth, IntegerFormat.MaxCode(bits));
-            var a = RandomCodes(r, 4 * depth, 255);
+            var a = RandomCodes(r, 8 * depth, 255);
             CheckTiles(isa, bits, rows, depth, runLengths, codes, a, $"runs {string.Join('+', runLengths)}");
         }
-        output.WriteLine($"{IntegerIsaDetector.Describe(isa)} W{bits}: every accumulator exact");
+        output.WriteLine($"{IntegerIsaDetector.Describe(isa)} W{bits}: every accumulator of the 4x16 and 8x16 tiles exact");
     }
 
     /// <summary>
@@ -44,7 +44,7 @@ public unsafe class IntegerKernelTests(ITestOutputHelper output)
         foreach (int weightCode in new[] { max, 0, 128 & max })
         {
             var codes = Enumerable.Repeat((byte)weightCode, rows * depth).ToArray();
-            var a = Enumerable.Repeat((byte)255, 4 * depth).ToArray();
+            var a = Enumerable.Repeat((byte)255, 8 * depth).ToArray();
             CheckTiles(isa, bits, rows, depth, [depth], codes, a, $"a=255 w={weightCode}");
         }
     }
@@ -67,32 +67,37 @@ public unsafe class IntegerKernelTests(ITestOutputHelper output)
         var panels = IntegerPanels.Pack(weight, runs, tile.Offset);
         Assert.Equal(isa, tile.Isa);
 
-        // Activation panel of 4 rows in the kernel layout (step t: 4 bytes per row), padding codes 0.
-        var aPanel = new byte[runs.TotalSteps * 16];
+        // Two activation panels of 4 rows each in the kernel layout (step t: 4 bytes per row), padding codes 0: the
+        // 4×16 tile runs on the first, the 8×16 tile (where this machine has one) on both.
+        int aBytes = runs.TotalSteps * 16;
+        var aPanels = new byte[2 * aBytes];
         for (int s = 0; s < runs.Count; s++)
-            for (int r = 0; r < 4; r++)
+            for (int r = 0; r < 8; r++)
                 for (int kk = 0; kk < runs.Lengths[s]; kk++)
-                    aPanel[(runs.StepStarts[s] + kk / 4) * 16 + r * 4 + kk % 4] = a[r * depth + runs.Starts[s] + kk];
+                    aPanels[r / 4 * aBytes + (runs.StepStarts[s] + kk / 4) * 16 + r % 4 * 4 + kk % 4] = a[r * depth + runs.Starts[s] + kk];
 
-        var acc = new int[64];
-        fixed (byte* ap = aPanel)
+        var acc = new int[128];
+        fixed (byte* ap = aPanels)
         fixed (int* pacc = acc)
         {
-            for (int p = 0; p < panels.PanelCount; p++)
-                for (int s = 0; s < runs.Count; s++)
-                {
-                    tile.Run(ap + runs.StepStarts[s] * 16, panels.Panel(p) + runs.StepStarts[s] * panels.StepBytes, runs.Steps[s] / 2, pacc);
-                    for (int r = 0; r < 4; r++)
-                        for (int c = 0; c < 16 && p * 16 + c < rows; c++)
-                        {
-                            int n = p * 16 + c;
-                            long expected = 0;
-                            for (int kk = 0; kk < runs.Lengths[s]; kk++)
-                                expected += a[r * depth + runs.Starts[s] + kk] * (long)(codes[n * depth + runs.Starts[s] + kk] - tile.Offset);
-                            Assert.True(expected == acc[r * 16 + c],
-                                $"{isa} W{bits} {what}: run {s} row {r} channel {n}: INT32 sum {acc[r * 16 + c]}, exact {expected}");
-                        }
-                }
+            foreach (int tileRows in new[] { 4, 8 })
+                for (int p = 0; p < panels.PanelCount; p++)
+                    for (int s = 0; s < runs.Count; s++)
+                    {
+                        byte* at = ap + runs.StepStarts[s] * 16, wt = panels.Panel(p) + runs.StepStarts[s] * panels.StepBytes;
+                        if (tileRows == 4) tile.Run(at, wt, runs.Steps[s] / 2, pacc);
+                        else tile.Run8(at, aBytes, wt, runs.Steps[s] / 2, pacc);
+                        for (int r = 0; r < tileRows; r++)
+                            for (int c = 0; c < 16 && p * 16 + c < rows; c++)
+                            {
+                                int n = p * 16 + c;
+                                long expected = 0;
+                                for (int kk = 0; kk < runs.Lengths[s]; kk++)
+                                    expected += a[r * depth + runs.Starts[s] + kk] * (long)(codes[n * depth + runs.Starts[s] + kk] - tile.Offset);
+                                Assert.True(expected == acc[r * 16 + c],
+                                    $"{isa} W{bits} {what} {tileRows}x16 tile: run {s} row {r} channel {n}: INT32 sum {acc[r * 16 + c]}, exact {expected}");
+                            }
+                    }
         }
         // The precomputed centered sums are the exact Σ (code − z_w) per run.
         for (int s = 0; s < runs.Count; s++)
