@@ -56,6 +56,8 @@ internal static class GenerateBench
 
             var torch = args.Flag("--no-pytorch") ? null : RunPyTorch(args, model, threads, runs, warmup, stepCounts, prompt, noisePath, work);
             Print(csharp, torch, images, work);
+            // --plans fp32,w8a8,w4a8: the same image through compiled plans, round-robin against the FP32 pipeline above.
+            PlanGenerateBench.Run(args, model, prompt, noise, threads, runs, stepCounts, pipeline, backend);
             return 0;
         }
         finally
