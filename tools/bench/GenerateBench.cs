@@ -182,7 +182,7 @@ internal static class GenerateBench
     /// Timestamps of the pipeline's progress reports, taken synchronously on the generating thread
     /// (<see cref="Progress{T}"/> would post them to the thread pool and time the posting instead).
     /// </summary>
-    private sealed class StageClock : IProgress<GenerationProgress>
+    internal sealed class StageClock : IProgress<GenerationProgress>
     {
         private readonly Stopwatch _watch = Stopwatch.StartNew();
         private readonly Dictionary<(string Stage, int Step), double> _at = [];

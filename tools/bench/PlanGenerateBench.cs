@@ -20,6 +20,8 @@ internal static class PlanGenerateBench
     {
         string[] names = (args.String("--plans") ?? "").Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
         if (names.Length == 0) return;
+        // --cpu-time: image totals in process CPU time (all threads) instead of wall time; unet/step stays wall time.
+        bool cpuTime = args.Flag("--cpu-time");
         string cache = args.String("--plan-cache") ?? Path.Combine(Path.GetTempPath(), "mixdq-bench-plans");
         var plans = new List<(string Name, DiffusionPipeline Pipeline, CpuBackend Backend)>();
         try
@@ -42,23 +44,29 @@ internal static class PlanGenerateBench
                 foreach (var p in plans)
                     for (int i = 0; i < 3; i++) p.Pipeline.Generate(prompt, options);
                 var times = plans.Select(_ => new double[runs]).ToArray();
+                var unet = plans.Select(_ => new double[runs]).ToArray();
                 var peaks = new long[plans.Count];
                 for (int r = 0; r < runs; r++)
                     for (int i = 0; i < plans.Count; i++)
                     {
                         plans[i].Backend.ResetPeakActivationBytes();
+                        var clock = new GenerateBench.StageClock();
+                        double cpu0 = cpuTime ? CpuClock.Milliseconds() : 0;
                         var sw = Stopwatch.StartNew();
-                        plans[i].Pipeline.Generate(prompt, options);
-                        times[i][r] = sw.Elapsed.TotalMilliseconds;
+                        plans[i].Pipeline.Generate(prompt, options, clock);
+                        double wall = sw.Elapsed.TotalMilliseconds;
+                        times[i][r] = cpuTime ? CpuClock.Milliseconds() - cpu0 : wall;
+                        unet[i][r] = clock.Times(steps, wall).UnetStepMs;
                         peaks[i] = plans[i].Backend.PeakActivationBytes;
                     }
-                Console.WriteLine($"{steps} step(s): median ms per image, ratio = median of per-round FP32/plan ratios; activations = peak live op-output bytes of one image");
-                Console.WriteLine($"  {"plan",-22} {"ms",9} {"vs FP32",8} {"UNet weights resident",22} {"activations",12}");
+                Console.WriteLine($"{steps} step(s): median {(cpuTime ? "CPU" : "wall")} ms per image, ratio = median of per-round FP32/plan ratios; activations = peak live op-output bytes of one image");
+                Console.WriteLine($"  {"plan",-22} {"ms",9} {"vs FP32",8} {"unet/step",9} {"vs FP32",8} {"UNet weights resident",22} {"activations",12}");
                 for (int i = 0; i < plans.Count; i++)
                 {
                     double ratio = Median(Enumerable.Range(0, runs).Select(r => times[0][r] / times[i][r]).ToArray());
+                    double unetRatio = Median(Enumerable.Range(0, runs).Select(r => unet[0][r] / unet[i][r]).ToArray());
                     long weights = plans[i].Pipeline.UnetResidentWeightBytes;
-                    Console.WriteLine($"  {plans[i].Name,-22} {Median(times[i]),9:F1} {ratio,7:F2}x {weights / 1e6,19:F2} MB {peaks[i] / 1e6,9:F2} MB");
+                    Console.WriteLine($"  {plans[i].Name,-22} {Median(times[i]),9:F1} {ratio,7:F2}x {Median(unet[i]),9:F2} {unetRatio,7:F2}x {weights / 1e6,19:F2} MB {peaks[i] / 1e6,9:F2} MB");
                 }
             }
         }

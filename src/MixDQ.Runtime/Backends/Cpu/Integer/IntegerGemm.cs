@@ -348,19 +348,23 @@ internal static unsafe class IntegerConv2dDriver
         int cin = g.InChannels, plane = g.Height * g.Width;
         int hp = g.Height + 2 * g.Padding, wp = g.Width + 2 * g.Padding, paddedPlane = hp * wp;
         var geometry = g;
-        parallel.For(batch * cin, [MethodImpl(MethodImplOptions.AggressiveOptimization)] (i) =>
+        // Planes in chunks of at least 16K values: a small layer's planes (16×16 in TinyShapes) quantize on one thread
+        // instead of paying a task dispatch per plane.
+        parallel.ForRange(batch * cin, Math.Max(1, 16384 / Math.Max(1, plane)), [MethodImpl(MethodImplOptions.AggressiveOptimization)] (start, end) =>
         {
-            var q = layer.Segments[runOfChannel[i % cin]];
             fixed (float* px = x)
             fixed (byte* pc = codes)
             {
-                byte* dst = pc + (nint)i * paddedPlane;
-                if (geometry.Padding > 0) new Span<byte>(dst, paddedPlane).Fill((byte)q.ZeroPoint);
-                for (int y = 0; y < geometry.Height; y++)
-                    ActivationCodes.Quantize(px + (nint)i * plane + y * geometry.Width, dst + (y + geometry.Padding) * wp + geometry.Padding, geometry.Width, q, simd);
+                for (long i = start; i < end; i++)
+                {
+                    var q = layer.Segments[runOfChannel[i % cin]];
+                    byte* dst = pc + i * paddedPlane;
+                    if (geometry.Padding > 0) new Span<byte>(dst, paddedPlane).Fill((byte)q.ZeroPoint);
+                    for (int y = 0; y < geometry.Height; y++)
+                        ActivationCodes.Quantize(px + i * plane + y * geometry.Width, dst + (y + geometry.Padding) * wp + geometry.Padding, geometry.Width, q, simd);
+                }
             }
         });
-
     }
 
     /// <summary>The implicit GEMM over the codes: tasks of output pixel blocks × channel panel blocks.</summary>
