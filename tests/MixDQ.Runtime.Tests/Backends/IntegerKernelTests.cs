@@ -49,6 +49,37 @@ public unsafe class IntegerKernelTests(ITestOutputHelper output)
         }
     }
 
+    /// <summary>
+    /// The vector and scalar activation quantizers give the reference's code for every input, the ones that take
+    /// special handling included: NaN (the zero point), large values (the end codes), exact .5 ties. (±∞ and values
+    /// past int range are left out: the reference's int conversion saturates and adding the zero point wraps there.)
+    /// </summary>
+    [Theory]
+    [InlineData(8, 0.05f, 128)]
+    [InlineData(8, 0.013f, 3)]
+    [InlineData(4, 0.2f, 8)]
+    public void Activation_codes_agree_with_the_reference_on_special_values(int bits, float scale, int zeroPoint)
+    {
+        var q = new ActivationQuantParams(bits, scale, zeroPoint);
+        var r = new Random(bits);
+        var x = new float[77];
+        float[] special = [float.NaN, 1e6f, -1e6f, 0f, -0f, 0.5f * scale, -0.5f * scale, 1.5f * scale, 2.5f * scale];
+        for (int i = 0; i < x.Length; i++) x[i] = i % 3 == 0 ? special[i / 3 % special.Length] : (float)(r.NextDouble() * 40 - 20) * scale;
+        var expected = x.Select(q.Quantize).ToArray();
+        foreach (bool simd in new[] { true, false })
+        {
+            var codes = new byte[x.Length];
+            int sum;
+            fixed (float* px = x)
+            fixed (byte* pc = codes)
+                sum = ActivationCodes.Quantize(px, pc, x.Length, q, simd);
+            for (int i = 0; i < x.Length; i++)
+                Assert.True(expected[i] == codes[i], $"{(simd ? "vector" : "scalar")} path, x = {x[i]:R}: code {codes[i]}, reference {expected[i]}");
+            Assert.Equal(expected.Sum(c => c), sum);
+        }
+        Assert.Equal((byte)zeroPoint, q.Quantize(float.NaN));
+    }
+
     private static byte[] RandomCodes(Random r, int count, int max)
     {
         var c = new byte[count];
