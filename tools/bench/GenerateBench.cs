@@ -56,6 +56,8 @@ internal static class GenerateBench
 
             var torch = args.Flag("--no-pytorch") ? null : RunPyTorch(args, model, threads, runs, warmup, stepCounts, prompt, noisePath, work);
             Print(csharp, torch, images, work);
+            // --plans fp32,w8a8,w4a8: the same image through compiled plans, round-robin against the FP32 pipeline above.
+            PlanGenerateBench.Run(args, model, prompt, noise, threads, runs, stepCounts, pipeline, backend);
             return 0;
         }
         finally
@@ -180,7 +182,7 @@ internal static class GenerateBench
     /// Timestamps of the pipeline's progress reports, taken synchronously on the generating thread
     /// (<see cref="Progress{T}"/> would post them to the thread pool and time the posting instead).
     /// </summary>
-    private sealed class StageClock : IProgress<GenerationProgress>
+    internal sealed class StageClock : IProgress<GenerationProgress>
     {
         private readonly Stopwatch _watch = Stopwatch.StartNew();
         private readonly Dictionary<(string Stage, int Step), double> _at = [];

@@ -33,6 +33,11 @@ internal static class IntegerBench
     {
         int threads = args.Threads, runs = args.Int("--runs") ?? 7;
         var precisions = new[] { new LayerPrecision(8, 8), new LayerPrecision(4, 8), new LayerPrecision(2, 8), new LayerPrecision(8, 16) };
+        // --precisions W8A8,W4A8 and --only <case substring> narrow a run (profiling, quick A/B checks).
+        if (args.String("--precisions") is { } only)
+            precisions = precisions.Where(p => only.Split(',').Contains(p.ToString(), StringComparer.OrdinalIgnoreCase)).ToArray();
+        string? caseFilter = args.String("--only");
+        bool Selected(string name) => caseFilter is null || name.Contains(caseFilter, StringComparison.OrdinalIgnoreCase);
         var paths = args.Flag("--all-paths") ? IntegerIsaDetector.Available.Reverse().ToArray()
             : args.Flag("--simd-paths") ? IntegerIsaDetector.Available.Where(i => i != IntegerIsa.Portable).Reverse().ToArray()
             : [IntegerIsaDetector.Best];
@@ -40,6 +45,8 @@ internal static class IntegerBench
         Console.WriteLine($"{threads} threads, {Environment.ProcessorCount} logical processors, median of {runs} runs; integer paths: "
                           + string.Join(", ", paths.Select(IntegerIsaDetector.Describe)));
 
+        bool cpuTime = args.Flag("--cpu-time");
+        if (cpuTime) Console.WriteLine("--cpu-time: ms and GOP/s below are process CPU time (all threads), not wall time; PyTorch stays wall time.");
         var torch = TorchInt8(args, threads, runs);
         Console.WriteLine("Every case of a shape is timed in round-robin rounds (one call of each per round), so a ratio to FP32 is the");
         Console.WriteLine("median of per-round ratios, measured under the same load; ms is the median time.");
@@ -47,56 +54,62 @@ internal static class IntegerBench
         var fpBackend = new CpuBackend(threads);
         foreach (var (m, k, n) in LinearShapes)
         {
+            if (!Selected($"linear M={m} K={k} N={n}")) continue;
             var x = Rand(rng, m, k);
             var w = Rand(rng, n, k);
             var b = Rand(rng, n);
             var fpLayer = fpBackend.PrepareLinear(Info(LayerKind.Linear, LayerPrecision.Fp32, n, k), w, b);
-            var cases = new List<(string Precision, string Path, Func<Tensor> Op)> { ("FP32", fpBackend.InstructionSet, () => fpBackend.Linear(fpLayer, x)) };
+            var cases = new List<(string Precision, string Path, Func<Tensor> Op)> { ("FP32", fpBackend.InstructionSet, () => Released(fpBackend, fpBackend.Linear(fpLayer, x))) };
             foreach (var isa in paths)
                 foreach (var p in precisions)
                 {
                     var be = Backend(threads, isa);
                     var layer = be.PrepareQuantizedLinear(Info(LayerKind.Linear, p, n, k), Quantized(w.Data, n, k, k, p, x.Data), b);
-                    cases.Add((p.ToString(), IntegerIsaDetector.Describe(isa), () => be.Linear(layer, x)));
+                    cases.Add((p.ToString(), IntegerIsaDetector.Describe(isa), () => Released(be, be.Linear(layer, x))));
                 }
             torch.TryGetValue((m, k, n), out var t);
-            Report($"linear M={m} K={k} N={n}", 2.0 * m * n * k, runs, cases, t.Int8 > 0 ? t : null);
+            Report($"linear M={m} K={k} N={n}", 2.0 * m * n * k, runs, cases, t.Int8 > 0 ? t : null, cpuTime);
         }
         foreach (var (cin, cout, size, ks) in ConvShapes)
         {
+            if (!Selected($"conv{ks}x{ks} {cin}->{cout} {size}x{size}")) continue;
             var x = Rand(rng, 1, cin, size, size);
             var w = Rand(rng, cout, cin, ks, ks);
             var b = Rand(rng, cout);
             var fpLayer = fpBackend.PrepareConv2d(Info(LayerKind.Conv2d, LayerPrecision.Fp32, cout, cin, ks, ks), w, b, 1, ks / 2);
-            var cases = new List<(string Precision, string Path, Func<Tensor> Op)> { ("FP32", fpBackend.InstructionSet, () => fpBackend.Conv2d(fpLayer, x)) };
+            var cases = new List<(string Precision, string Path, Func<Tensor> Op)> { ("FP32", fpBackend.InstructionSet, () => Released(fpBackend, fpBackend.Conv2d(fpLayer, x))) };
             foreach (var isa in paths)
                 foreach (var p in precisions)
                 {
                     var be = Backend(threads, isa);
                     var layer = be.PrepareQuantizedConv2d(Info(LayerKind.Conv2d, p, cout, cin, ks, ks), Quantized(w.Data, cout, cin * ks * ks, cin, p, x.Data), b, 1, ks / 2);
-                    cases.Add((p.ToString(), IntegerIsaDetector.Describe(isa), () => be.Conv2d(layer, x)));
+                    cases.Add((p.ToString(), IntegerIsaDetector.Describe(isa), () => Released(be, be.Conv2d(layer, x))));
                 }
-            Report($"conv{ks}x{ks} {cin}->{cout} {size}x{size}", 2.0 * cout * cin * ks * ks * size * size, runs, cases, null);
+            Report($"conv{ks}x{ks} {cin}->{cout} {size}x{size}", 2.0 * cout * cin * ks * ks * size * size, runs, cases, null, cpuTime);
         }
         return 0;
     }
 
     /// <summary>Times the cases round-robin; case 0 is the FP32 baseline. PyTorch's times (same threads, its own process) are printed beside.</summary>
-    private static void Report(string name, double ops, int runs, List<(string Precision, string Path, Func<Tensor> Op)> cases, (double Fp32, double Int8)? torch)
+    private static void Report(string name, double ops, int runs, List<(string Precision, string Path, Func<Tensor> Op)> cases, (double Fp32, double Int8)? torch,
+        bool cpuTime)
     {
         foreach (var c in cases)
         {
             c.Op();
             c.Op();
         }
+        // Outputs go back to their backend after each call, as the generated model code does (IComputeBackend.Release),
+        // so neither side is timed faulting in fresh output pages.
         var times = new double[cases.Count][];
         for (int i = 0; i < cases.Count; i++) times[i] = new double[runs];
         for (int r = 0; r < runs; r++)
             for (int i = 0; i < cases.Count; i++)
             {
+                double cpu0 = cpuTime ? CpuClock.Milliseconds() : 0;
                 var sw = Stopwatch.StartNew();
                 cases[i].Op();
-                times[i][r] = sw.Elapsed.TotalMilliseconds;
+                times[i][r] = cpuTime ? CpuClock.Milliseconds() - cpu0 : sw.Elapsed.TotalMilliseconds;
             }
         double fpMedian = Median(times[0]);
         for (int i = 0; i < cases.Count; i++)
@@ -111,6 +124,12 @@ internal static class IntegerBench
                 Line(name, "INT8", "PyTorch quantize_dynamic", pt.Int8, ops, fpMedian / pt.Int8, null);
             }
         }
+    }
+
+    private static Tensor Released(IComputeBackend backend, Tensor output)
+    {
+        backend.Release(output);
+        return output;
     }
 
     private static double Median(double[] values)

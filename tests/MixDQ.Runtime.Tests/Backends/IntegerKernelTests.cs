@@ -26,10 +26,10 @@ public unsafe class IntegerKernelTests(ITestOutputHelper output)
         {
             int depth = runLengths.Sum(), rows = 21;
             var codes = RandomCodes(r, rows * depth, IntegerFormat.MaxCode(bits));
-            var a = RandomCodes(r, 4 * depth, 255);
+            var a = RandomCodes(r, 8 * depth, 255);
             CheckTiles(isa, bits, rows, depth, runLengths, codes, a, $"runs {string.Join('+', runLengths)}");
         }
-        output.WriteLine($"{IntegerIsaDetector.Describe(isa)} W{bits}: every accumulator exact");
+        output.WriteLine($"{IntegerIsaDetector.Describe(isa)} W{bits}: every accumulator of the 4x16 and 8x16 tiles exact");
     }
 
     /// <summary>
@@ -44,9 +44,40 @@ public unsafe class IntegerKernelTests(ITestOutputHelper output)
         foreach (int weightCode in new[] { max, 0, 128 & max })
         {
             var codes = Enumerable.Repeat((byte)weightCode, rows * depth).ToArray();
-            var a = Enumerable.Repeat((byte)255, 4 * depth).ToArray();
+            var a = Enumerable.Repeat((byte)255, 8 * depth).ToArray();
             CheckTiles(isa, bits, rows, depth, [depth], codes, a, $"a=255 w={weightCode}");
         }
+    }
+
+    /// <summary>
+    /// The vector and scalar activation quantizers give the reference's code for every input, the ones that take
+    /// special handling included: NaN (the zero point), large values (the end codes), exact .5 ties. (±∞ and values
+    /// past int range are left out: the reference's int conversion saturates and adding the zero point wraps there.)
+    /// </summary>
+    [Theory]
+    [InlineData(8, 0.05f, 128)]
+    [InlineData(8, 0.013f, 3)]
+    [InlineData(4, 0.2f, 8)]
+    public void Activation_codes_agree_with_the_reference_on_special_values(int bits, float scale, int zeroPoint)
+    {
+        var q = new ActivationQuantParams(bits, scale, zeroPoint);
+        var r = new Random(bits);
+        var x = new float[77];
+        float[] special = [float.NaN, 1e6f, -1e6f, 0f, -0f, 0.5f * scale, -0.5f * scale, 1.5f * scale, 2.5f * scale];
+        for (int i = 0; i < x.Length; i++) x[i] = i % 3 == 0 ? special[i / 3 % special.Length] : (float)(r.NextDouble() * 40 - 20) * scale;
+        var expected = x.Select(q.Quantize).ToArray();
+        foreach (bool simd in new[] { true, false })
+        {
+            var codes = new byte[x.Length];
+            int sum;
+            fixed (float* px = x)
+            fixed (byte* pc = codes)
+                sum = ActivationCodes.Quantize(px, pc, x.Length, q, simd);
+            for (int i = 0; i < x.Length; i++)
+                Assert.True(expected[i] == codes[i], $"{(simd ? "vector" : "scalar")} path, x = {x[i]:R}: code {codes[i]}, reference {expected[i]}");
+            Assert.Equal(expected.Sum(c => c), sum);
+        }
+        Assert.Equal((byte)zeroPoint, q.Quantize(float.NaN));
     }
 
     private static byte[] RandomCodes(Random r, int count, int max)
@@ -67,32 +98,37 @@ public unsafe class IntegerKernelTests(ITestOutputHelper output)
         var panels = IntegerPanels.Pack(weight, runs, tile.Offset);
         Assert.Equal(isa, tile.Isa);
 
-        // Activation panel of 4 rows in the kernel layout (step t: 4 bytes per row), padding codes 0.
-        var aPanel = new byte[runs.TotalSteps * 16];
+        // Two activation panels of 4 rows each in the kernel layout (step t: 4 bytes per row), padding codes 0: the
+        // 4×16 tile runs on the first, the 8×16 tile (where this machine has one) on both.
+        int aBytes = runs.TotalSteps * 16;
+        var aPanels = new byte[2 * aBytes];
         for (int s = 0; s < runs.Count; s++)
-            for (int r = 0; r < 4; r++)
+            for (int r = 0; r < 8; r++)
                 for (int kk = 0; kk < runs.Lengths[s]; kk++)
-                    aPanel[(runs.StepStarts[s] + kk / 4) * 16 + r * 4 + kk % 4] = a[r * depth + runs.Starts[s] + kk];
+                    aPanels[r / 4 * aBytes + (runs.StepStarts[s] + kk / 4) * 16 + r % 4 * 4 + kk % 4] = a[r * depth + runs.Starts[s] + kk];
 
-        var acc = new int[64];
-        fixed (byte* ap = aPanel)
+        var acc = new int[128];
+        fixed (byte* ap = aPanels)
         fixed (int* pacc = acc)
         {
-            for (int p = 0; p < panels.PanelCount; p++)
-                for (int s = 0; s < runs.Count; s++)
-                {
-                    tile.Run(ap + runs.StepStarts[s] * 16, panels.Panel(p) + runs.StepStarts[s] * panels.StepBytes, runs.Steps[s] / 2, pacc);
-                    for (int r = 0; r < 4; r++)
-                        for (int c = 0; c < 16 && p * 16 + c < rows; c++)
-                        {
-                            int n = p * 16 + c;
-                            long expected = 0;
-                            for (int kk = 0; kk < runs.Lengths[s]; kk++)
-                                expected += a[r * depth + runs.Starts[s] + kk] * (long)(codes[n * depth + runs.Starts[s] + kk] - tile.Offset);
-                            Assert.True(expected == acc[r * 16 + c],
-                                $"{isa} W{bits} {what}: run {s} row {r} channel {n}: INT32 sum {acc[r * 16 + c]}, exact {expected}");
-                        }
-                }
+            foreach (int tileRows in new[] { 4, 8 })
+                for (int p = 0; p < panels.PanelCount; p++)
+                    for (int s = 0; s < runs.Count; s++)
+                    {
+                        byte* at = ap + runs.StepStarts[s] * 16, wt = panels.Panel(p) + runs.StepStarts[s] * panels.StepBytes;
+                        if (tileRows == 4) tile.Run(at, wt, runs.Steps[s] / 2, pacc);
+                        else tile.Run8(at, aBytes, wt, runs.Steps[s] / 2, pacc);
+                        for (int r = 0; r < tileRows; r++)
+                            for (int c = 0; c < 16 && p * 16 + c < rows; c++)
+                            {
+                                int n = p * 16 + c;
+                                long expected = 0;
+                                for (int kk = 0; kk < runs.Lengths[s]; kk++)
+                                    expected += a[r * depth + runs.Starts[s] + kk] * (long)(codes[n * depth + runs.Starts[s] + kk] - tile.Offset);
+                                Assert.True(expected == acc[r * 16 + c],
+                                    $"{isa} W{bits} {what} {tileRows}x16 tile: run {s} row {r} channel {n}: INT32 sum {acc[r * 16 + c]}, exact {expected}");
+                            }
+                    }
         }
         // The precomputed centered sums are the exact Σ (code − z_w) per run.
         for (int s = 0; s < runs.Count; s++)

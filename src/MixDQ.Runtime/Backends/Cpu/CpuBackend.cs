@@ -76,6 +76,17 @@ public sealed class CpuBackend : IComputeBackend, IStoredWeightPreparation
     /// <summary>Outputs served from released storage so far (<see cref="Release"/>).</summary>
     public long ReusedOutputs => _outputs.Reused;
 
+    /// <summary>
+    /// Activation memory: the peak, since <see cref="ResetPeakActivationBytes"/>, of op-output bytes handed out and not
+    /// yet handed back through <see cref="Release"/>. Generated model code releases every intermediate at its last use,
+    /// so there this is the peak live activation set of a generation; the model graphs release nothing, so there it is
+    /// every op output the generation allocated (an upper bound). Kernel scratch (packing, activation codes) is not counted.
+    /// </summary>
+    public long PeakActivationBytes => _outputs.PeakBytes;
+
+    /// <summary>Starts a new <see cref="PeakActivationBytes"/> measurement at zero (e.g. before one generation).</summary>
+    public void ResetPeakActivationBytes() => _outputs.ResetPeak();
+
     public void Release(Tensor tensor)
     {
         CpuChecks.NotNull(nameof(Release), nameof(tensor), tensor);

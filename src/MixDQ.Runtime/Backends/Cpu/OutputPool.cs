@@ -18,9 +18,27 @@ internal sealed class OutputPool
     // Arrays handed out and not yet back, held weakly: outputs nobody releases are collected as usual.
     private readonly ConditionalWeakTable<float[], object> _out = new();
     private long _reused;
+    private long _live;
+    private long _peak;
 
     /// <summary>Outputs served from released storage so far.</summary>
     public long Reused => Interlocked.Read(ref _reused);
+
+    /// <summary>Bytes of outputs handed out and not handed back (an output nobody releases counts until a reset).</summary>
+    public long LiveBytes => Interlocked.Read(ref _live);
+
+    /// <summary>The largest <see cref="LiveBytes"/> since the last <see cref="ResetPeak"/>.</summary>
+    public long PeakBytes => Interlocked.Read(ref _peak);
+
+    /// <summary>Starts a new peak (and forgets outputs never handed back) at zero live bytes.</summary>
+    public void ResetPeak()
+    {
+        lock (_gate)
+        {
+            _live = 0;
+            _peak = 0;
+        }
+    }
 
     /// <summary>An array of exactly <paramref name="length"/> elements, contents undefined.</summary>
     public float[] Rent(int length)
@@ -34,6 +52,8 @@ internal sealed class OutputPool
                     if (stack.Pop().TryGetTarget(out var alive)) array = alive;
                 if (array is not null) _reused++;
             }
+            _live += 4L * length;
+            _peak = Math.Max(_peak, _live);
         }
         array ??= GC.AllocateUninitializedArray<float>(length);
         _out.AddOrUpdate(array, Issued);
@@ -49,6 +69,8 @@ internal sealed class OutputPool
         if (!_out.Remove(array)) return false;
         lock (_gate)
         {
+            // After a reset, an output handed out before it may come back: never below zero.
+            _live = Math.Max(0, _live - 4L * array.Length);
             if (!_free.TryGetValue(array.Length, out var stack)) _free[array.Length] = stack = new Stack<WeakReference<float[]>>();
             stack.Push(new WeakReference<float[]>(array));
         }

@@ -7,7 +7,8 @@ namespace MixDQ.Runtime.Backends.Cpu;
 
 /// <summary>
 /// Activation codes on the fly, exactly as <see cref="ActivationQuantParams.Quantize(float)"/>: clamp(round-half-even(x / s)
-/// + z, 0, 2^b − 1), with the division (not a reciprocal multiply) so the vector and scalar paths agree bit for bit.
+/// + z, 0, 2^b − 1), with the division (not a reciprocal multiply) so the vector and scalar paths agree bit for bit,
+/// NaN (the zero point) included.
 /// </summary>
 internal static unsafe class ActivationCodes
 {
@@ -49,7 +50,11 @@ internal static unsafe class ActivationCodes
     private static Vector256<int> Code(Vector256<float> x, Vector256<float> scale, Vector256<float> lo, Vector256<float> hi,
         Vector256<int> zp, Vector256<int> max)
     {
-        var v = Avx.RoundToNearestInteger(Avx.Min(Avx.Max(Avx.Divide(x, scale), lo), hi));
+        // NaN lanes become 0 (code = zero point), as the scalar (int) conversion of NaN gives; maxps alone would turn
+        // them into the lower clamp (code 0).
+        var q = Avx.Divide(x, scale);
+        q = Avx.And(q, Avx.CompareOrdered(q, q));
+        var v = Avx.RoundToNearestInteger(Avx.Min(Avx.Max(q, lo), hi));
         var c = Avx.ConvertToVector256Int32(v) + zp;
         return Avx2.Min(Avx2.Max(c, Vector256<int>.Zero), max);
     }

@@ -1,5 +1,7 @@
+using System.Buffers;
 using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
 using MixDQ.Runtime.Quantization;
 
 namespace MixDQ.Runtime.Backends.Cpu;
@@ -89,7 +91,7 @@ internal sealed class RunTerms
 }
 
 /// <summary>
-/// One weight panel (16 output channels) against up to 16 activation panels (64 rows): every run's depth walked in
+/// One weight panel (16 output channels) against up to 16 activation panels (64 rows, walked as 8×16 tiles): every run's depth walked in
 /// chunks whose weight slice (4 KB) and activation slices (≤ 16 KB) stay in L1 while all the row panels use them; the
 /// INT32 tiles add up over chunks and go through the epilogue once per run.
 /// </summary>
@@ -108,7 +110,7 @@ internal static unsafe class IntegerBlock
         var tile = layer.Tile!;
         byte* wp = w.Panel(pw);
         int n0 = pw * IntegerPanels.Nr, chunk = Math.Max(1, ChunkWeightBytes / (2 * w.StepBytes));
-        int* partial = stackalloc int[64];
+        int* partial = stackalloc int[128];
         for (int pa = 0; pa < aPanels; pa++) IntegerEpilogue.Start(out_ + pa * 64, layer.PaddedBias, n0);
         for (int s = 0; s < runs.Count; s++)
         {
@@ -117,12 +119,16 @@ internal static unsafe class IntegerBlock
             {
                 int count = Math.Min(chunk, pairs - c0), step = runs.StepStarts[s] + 2 * c0;
                 byte* wc = wp + (nint)step * w.StepBytes;
-                for (int pa = 0; pa < aPanels; pa++)
+                // Row panels two at a time (8×16 tiles: the accumulators of panel pa+1 follow those of pa), an odd one alone.
+                for (int pa = 0; pa < aPanels; pa += 2)
                 {
                     int* acc = ints + pa * 64;
-                    tile.Run(a + (nint)pa * aBytes + step * 16, wc, count, c0 == 0 ? acc : partial);
+                    int live = Math.Min(2, aPanels - pa) * 64;
+                    byte* ap = a + (nint)pa * aBytes + step * 16;
+                    if (live == 128) tile.Run8(ap, aBytes, wc, count, c0 == 0 ? acc : partial);
+                    else tile.Run(ap, wc, count, c0 == 0 ? acc : partial);
                     if (c0 > 0)
-                        for (int i = 0; i < 64; i += 8) Vector256.Store(Vector256.Load(acc + i) + Vector256.Load(partial + i), acc + i);
+                        for (int i = 0; i < live; i += 8) Vector256.Store(Vector256.Load(acc + i) + Vector256.Load(partial + i), acc + i);
                 }
             }
             for (int pa = 0; pa < aPanels; pa++)
@@ -142,46 +148,45 @@ internal static unsafe class IntegerLinearDriver
 
     public static void Run(CpuParallel parallel, IntegerWeights layer, float[] x, int m, int k, int n, float[] y, int tokens)
     {
-        var w = layer.Panels!;
-        var runs = w.Runs;
-        var tile = layer.Tile!;
-        bool simd = tile.Isa != IntegerIsa.Portable;
+        var runs = layer.Panels!.Runs;
+        bool simd = layer.Tile!.Isa != IntegerIsa.Portable;
         int aPanels = GemmBlocking.CeilDiv(m, 4), aBytes = runs.TotalSteps * 16;
-        var codes = GC.AllocateUninitializedArray<byte>(aPanels * aBytes);
-        var sums = new int[runs.Count * aPanels * 4];
-
-        parallel.ForRange(aPanels, Math.Max(1, 65536 / aBytes), (start, end) =>
+        // Pooled: a fresh multi-megabyte array per call costs page faults comparable to the quantization itself.
+        var codes = ArrayPool<byte>.Shared.Rent(aPanels * aBytes);
+        var sums = ArrayPool<int>.Shared.Rent(runs.Count * aPanels * 4);
+        try
         {
-            byte* tmp = (byte*)ThreadScratch.Get(ThreadScratch.AuxSlot, runs.TotalSteps + 2);
-            fixed (float* px = x)
-            fixed (byte* pc = codes)
-            fixed (int* ps = sums)
+            // Task bodies are optimized at once (as the micro-kernels are): otherwise the first ~30 calls of every
+            // integer layer run them as unoptimized tier-0 code, which made early calls several times slower.
+            parallel.ForRange(aPanels, Math.Max(1, 65536 / aBytes), [MethodImpl(MethodImplOptions.AggressiveOptimization)] (start, end) =>
             {
-                for (long p = start; p < end; p++)
+                byte* rows = (byte*)ThreadScratch.Get(ThreadScratch.AuxSlot, runs.TotalSteps * 4);
+                fixed (float* px = x)
+                fixed (byte* pc = codes)
+                fixed (int* ps = sums)
                 {
-                    byte* panel = pc + p * aBytes;
-                    new Span<byte>(panel, aBytes).Clear();
-                    for (int r = 0; r < 4 && p * 4 + r < m; r++)
-                    {
-                        float* row = px + (p * 4 + r) * k;
-                        for (int s = 0; s < runs.Count; s++)
-                        {
-                            int len = runs.Lengths[s], steps = runs.Steps[s];
-                            new Span<byte>(tmp + len, steps * 4 - len).Clear();
-                            ps[(s * aPanels + p) * 4 + r] = ActivationCodes.Quantize(row + runs.Starts[s], tmp, len, layer.Segments[s], simd);
-                            byte* dst = panel + runs.StepStarts[s] * 16 + r * 4;
-                            for (int t = 0; t < steps; t++) *(int*)(dst + t * 16) = *(int*)(tmp + t * 4);
-                        }
-                    }
+                    for (long p = start; p < end; p++)
+                        ActivationPanel.Quantize(px + p * 4 * k, (int)Math.Min(4, m - p * 4), k, layer, simd, rows, pc + p * aBytes, ps + p * 4, aPanels * 4);
                 }
-            }
-        });
+            });
+            Multiply(parallel, layer, codes, sums, aPanels, aBytes, m, n, y);
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(codes);
+            ArrayPool<int>.Shared.Return(sums);
+        }
+        BosRows.Write(layer.Bos, y, m, n, tokens);
+    }
 
+    private static void Multiply(CpuParallel parallel, IntegerWeights layer, byte[] codes, int[] sums, int aPanels, int aBytes, int m, int n, float[] y)
+    {
+        var w = layer.Panels!;
         int nPanels = w.PanelCount, mBlocks = GemmBlocking.CeilDiv(aPanels, RowPanelsPerTask);
         int nBlocks = Math.Clamp(GemmBlocking.CeilDiv(4 * parallel.Threads, mBlocks), 1, nPanels);
         int ncPanels = GemmBlocking.CeilDiv(nPanels, nBlocks);
         nBlocks = GemmBlocking.CeilDiv(nPanels, ncPanels);
-        parallel.For(mBlocks * nBlocks, task =>
+        parallel.For(mBlocks * nBlocks, [MethodImpl(MethodImplOptions.AggressiveOptimization)] (task) =>
         {
             int pa0 = task / nBlocks * RowPanelsPerTask, pa1 = Math.Min(aPanels, pa0 + RowPanelsPerTask);
             int pw0 = task % nBlocks * ncPanels, pw1 = Math.Min(nPanels, pw0 + ncPanels);
@@ -195,13 +200,105 @@ internal static unsafe class IntegerLinearDriver
                 {
                     int n0 = pw * 16, cols = Math.Min(16, n - n0);
                     IntegerBlock.Run(layer, pw, pc + (nint)pa0 * aBytes, pa1 - pa0, aBytes, ps + pa0 * 4, aPanels * 4, tiles, ints);
-                    for (int pa = pa0; pa < pa1; pa++)
-                        for (int r = 0; r < 4 && pa * 4 + r < m; r++)
-                            new ReadOnlySpan<float>(tiles + (pa - pa0) * 64 + r * 16, cols).CopyTo(new Span<float>(py + (nint)(pa * 4 + r) * n + n0, cols));
+                    int rows = Math.Min(m, pa1 * 4) - pa0 * 4;
+                    RowTile.Write(tiles, rows, cols, py + (nint)pa0 * 4 * n + n0, n);
                 }
             }
         });
-        BosRows.Write(layer.Bos, y, m, n, tokens);
+    }
+}
+
+/// <summary>
+/// Quantizes up to 4 input rows into one activation panel: each row's runs become codes in a row buffer (padding codes
+/// 0), then four rows' 4-code steps are interleaved by an in-register 4×4 transpose of 32-bit words.
+/// </summary>
+internal static unsafe class ActivationPanel
+{
+    /// <summary>
+    /// Rows x[r·k ..] for r &lt; <paramref name="rows"/> (the rest are zero codes) into <paramref name="panel"/>;
+    /// <paramref name="rowBuffer"/> is 4 × TotalSteps·4 bytes of scratch; sums[s·sumStride + r] = Σ codes of row r in run s.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static void Quantize(float* x, int rows, int k, IntegerWeights layer, bool simd, byte* rowBuffer, byte* panel, int* sums, int sumStride)
+    {
+        var runs = layer.Panels!.Runs;
+        int rowBytes = runs.TotalSteps * 4;
+        for (int r = 0; r < 4; r++)
+        {
+            byte* dst = rowBuffer + r * rowBytes;
+            if (r >= rows)
+            {
+                new Span<byte>(dst, rowBytes).Clear();
+                for (int s = 0; s < runs.Count; s++) sums[s * sumStride + r] = 0;
+                continue;
+            }
+            for (int s = 0; s < runs.Count; s++)
+            {
+                int len = runs.Lengths[s], at = runs.StepStarts[s] * 4;
+                sums[s * sumStride + r] = ActivationCodes.Quantize(x + (nint)r * k + runs.Starts[s], dst + at, len, layer.Segments[s], simd);
+                new Span<byte>(dst + at + len, runs.Steps[s] * 4 - len).Clear();
+            }
+        }
+        int t = 0;
+        if (simd && Sse2.IsSupported)
+            for (; t + 4 <= runs.TotalSteps; t += 4)
+            {
+                var r0 = Sse2.LoadVector128(rowBuffer + t * 4).AsUInt32();
+                var r1 = Sse2.LoadVector128(rowBuffer + rowBytes + t * 4).AsUInt32();
+                var r2 = Sse2.LoadVector128(rowBuffer + 2 * rowBytes + t * 4).AsUInt32();
+                var r3 = Sse2.LoadVector128(rowBuffer + 3 * rowBytes + t * 4).AsUInt32();
+                var lo01 = Sse2.UnpackLow(r0, r1).AsUInt64();
+                var hi01 = Sse2.UnpackHigh(r0, r1).AsUInt64();
+                var lo23 = Sse2.UnpackLow(r2, r3).AsUInt64();
+                var hi23 = Sse2.UnpackHigh(r2, r3).AsUInt64();
+                Sse2.Store(panel + t * 16, Sse2.UnpackLow(lo01, lo23).AsByte());
+                Sse2.Store(panel + t * 16 + 16, Sse2.UnpackHigh(lo01, lo23).AsByte());
+                Sse2.Store(panel + t * 16 + 32, Sse2.UnpackLow(hi01, hi23).AsByte());
+                Sse2.Store(panel + t * 16 + 48, Sse2.UnpackHigh(hi01, hi23).AsByte());
+            }
+        for (; t < runs.TotalSteps; t++)
+            for (int r = 0; r < 4; r++)
+                *(int*)(panel + t * 16 + r * 4) = *(int*)(rowBuffer + r * rowBytes + t * 4);
+    }
+}
+
+/// <summary>A linear task's output block (row r's 16 channels at tiles[16·r ..]) into rows of y, n apart.</summary>
+internal static unsafe class RowTile
+{
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void Write(float* tiles, int rows, int channels, float* dst, int n)
+    {
+        if (channels == IntegerPanels.Nr)
+        {
+            for (int r = 0; r < rows; r++)
+            {
+                Vector256.Store(Vector256.Load(tiles + r * 16), dst + (nint)r * n);
+                Vector256.Store(Vector256.Load(tiles + r * 16 + 8), dst + (nint)r * n + 8);
+            }
+            return;
+        }
+        for (int r = 0; r < rows; r++)
+            new ReadOnlySpan<float>(tiles + r * 16, channels).CopyTo(new Span<float>(dst + (nint)r * n, channels));
+    }
+}
+
+/// <summary>
+/// A conv task's output block to NCHW: pixel q's 16 channels sit at tiles[16·q ..] (4×16 tiles back to back), so
+/// 8 pixels × 8 channels at a time are one in-register 8×8 transpose; ragged edges go element by element.
+/// </summary>
+internal static unsafe class NchwTile
+{
+    public static void Write(float* tiles, int pixels, int channels, float* dst, int plane)
+    {
+        int q0 = 0;
+        if (channels == IntegerPanels.Nr && Avx.IsSupported)
+            for (; q0 + 8 <= pixels; q0 += 8)
+            {
+                Packing.Transpose8x8(tiles + q0 * 16, 16, dst + q0, plane);
+                Packing.Transpose8x8(tiles + q0 * 16 + 8, 16, dst + 8L * plane + q0, plane);
+            }
+        for (int c = 0; c < channels; c++)
+            for (int q = q0; q < pixels; q++) dst[(nint)c * plane + q] = tiles[q * 16 + c];
     }
 }
 
@@ -224,33 +321,59 @@ internal static unsafe class IntegerConv2dDriver
 {
     public static void Run(CpuParallel parallel, IntegerWeights layer, float[] x, int batch, in ConvGeometry g, int cout, float[] y)
     {
-        var w = layer.Panels!;
-        var runs = w.Runs;
-        var tile = layer.Tile!;
-        bool simd = tile.Isa != IntegerIsa.Portable;
-        int cin = g.InChannels, plane = g.Height * g.Width, taps = g.Kernel * g.Kernel;
+        var runs = layer.Panels!.Runs;
+        int cin = g.InChannels, taps = g.Kernel * g.Kernel;
         var runOfChannel = new int[cin];
         for (int s = 0; s < runs.Count; s++)
             for (int c = runs.Starts[s] / taps; c < (runs.Starts[s] + runs.Lengths[s]) / taps; c++) runOfChannel[c] = s;
 
         // Codes of the zero-padded input: the border holds each channel's zero point (the value 0), so the gather
         // below needs no bounds checks.
-        int hp = g.Height + 2 * g.Padding, wp = g.Width + 2 * g.Padding, paddedPlane = hp * wp;
-        var codes = GC.AllocateUninitializedArray<byte>(batch * cin * paddedPlane);
-        var geometry = g;
-        parallel.For(batch * cin, i =>
+        var codes = ArrayPool<byte>.Shared.Rent(batch * cin * (g.Height + 2 * g.Padding) * (g.Width + 2 * g.Padding));
+        try
         {
-            var q = layer.Segments[runOfChannel[i % cin]];
+            Quantize(parallel, layer, x, batch, g, runOfChannel, codes);
+            Multiply(parallel, layer, codes, batch, g, cout, y);
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(codes);
+        }
+    }
+
+    /// <summary>Codes of the input, each channel's plane inside a border of its zero point (see <see cref="Run"/>).</summary>
+    private static void Quantize(CpuParallel parallel, IntegerWeights layer, float[] x, int batch, in ConvGeometry g, int[] runOfChannel, byte[] codes)
+    {
+        bool simd = layer.Tile!.Isa != IntegerIsa.Portable;
+        int cin = g.InChannels, plane = g.Height * g.Width;
+        int hp = g.Height + 2 * g.Padding, wp = g.Width + 2 * g.Padding, paddedPlane = hp * wp;
+        var geometry = g;
+        // Planes in chunks of at least 16K values: a small layer's planes (16×16 in TinyShapes) quantize on one thread
+        // instead of paying a task dispatch per plane.
+        parallel.ForRange(batch * cin, Math.Max(1, 16384 / Math.Max(1, plane)), [MethodImpl(MethodImplOptions.AggressiveOptimization)] (start, end) =>
+        {
             fixed (float* px = x)
             fixed (byte* pc = codes)
             {
-                byte* dst = pc + (nint)i * paddedPlane;
-                if (geometry.Padding > 0) new Span<byte>(dst, paddedPlane).Fill((byte)q.ZeroPoint);
-                for (int y = 0; y < geometry.Height; y++)
-                    ActivationCodes.Quantize(px + (nint)i * plane + y * geometry.Width, dst + (y + geometry.Padding) * wp + geometry.Padding, geometry.Width, q, simd);
+                for (long i = start; i < end; i++)
+                {
+                    var q = layer.Segments[runOfChannel[i % cin]];
+                    byte* dst = pc + i * paddedPlane;
+                    if (geometry.Padding > 0) new Span<byte>(dst, paddedPlane).Fill((byte)q.ZeroPoint);
+                    for (int y = 0; y < geometry.Height; y++)
+                        ActivationCodes.Quantize(px + i * plane + y * geometry.Width, dst + (y + geometry.Padding) * wp + geometry.Padding, geometry.Width, q, simd);
+                }
             }
         });
+    }
 
+    /// <summary>The implicit GEMM over the codes: tasks of output pixel blocks × channel panel blocks.</summary>
+    private static void Multiply(CpuParallel parallel, IntegerWeights layer, byte[] codes, int batch, in ConvGeometry g, int cout, float[] y)
+    {
+        var w = layer.Panels!;
+        var runs = w.Runs;
+        var geometry = g;
+        int cin = g.InChannels, paddedPlane = (g.Height + 2 * g.Padding) * (g.Width + 2 * g.Padding);
         int pixels = g.Pixels, aBytes = runs.TotalSteps * 16;
         int block = 4 * IntegerBlock.MaxRowPanels;
         while (block > 16 && batch * GemmBlocking.CeilDiv(pixels, block) < 2 * parallel.Threads) block /= 2;
@@ -259,7 +382,7 @@ internal static unsafe class IntegerConv2dDriver
         int cbPanels = GemmBlocking.CeilDiv(cPanels, cBlocks);
         cBlocks = GemmBlocking.CeilDiv(cPanels, cbPanels);
 
-        parallel.For(batch * pBlocks * cBlocks, task =>
+        parallel.For(batch * pBlocks * cBlocks, [MethodImpl(MethodImplOptions.AggressiveOptimization)] (task) =>
         {
             int cb = task % cBlocks, pb = task / cBlocks % pBlocks, img = task / (cBlocks * pBlocks);
             int p0 = pb * block, np = Math.Min(block, pixels - p0), aPanels = GemmBlocking.CeilDiv(np, 4);
@@ -276,9 +399,7 @@ internal static unsafe class IntegerConv2dDriver
                 {
                     int n0 = pw * 16, cols = Math.Min(16, cout - n0);
                     IntegerBlock.Run(layer, pw, a, aPanels, aBytes, sums, aPanels * 4, tiles, ints);
-                    float* dst = py + ((nint)img * cout + n0) * pixels + p0;
-                    for (int c = 0; c < cols; c++)
-                        for (int q = 0; q < np; q++) dst[(nint)c * pixels + q] = tiles[(q >> 2) * 64 + (q & 3) * 16 + c];
+                    NchwTile.Write(tiles, np, cols, py + ((nint)img * cout + n0) * pixels + p0, pixels);
                 }
             }
         });

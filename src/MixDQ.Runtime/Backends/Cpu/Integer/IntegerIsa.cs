@@ -59,11 +59,13 @@ public static class IntegerIsaDetector
         }
     }
 
-    /// <summary>A short name for reports, e.g. <c>AVX-VNNI vpdpbusd 4x16</c>.</summary>
+    /// <summary>A short name for reports, e.g. <c>AVX-VNNI vpdpbusd 8x16</c> (8-row tiles need the 32 registers of AVX-512 machines).</summary>
     public static string Describe(IntegerIsa isa) => isa switch
     {
-        IntegerIsa.AvxVnni => "AVX-VNNI vpdpbusd 4x16",
-        IntegerIsa.Avx2 => "AVX2 vpmaddubsw 4x16",
+        IntegerIsa.AvxVnni => $"AVX-VNNI vpdpbusd {SimdTileShape}",
+        IntegerIsa.Avx2 => $"AVX2 vpmaddubsw {SimdTileShape}",
         _ => "portable scalar 4x16",
     };
+
+    private static string SimdTileShape => Avx512F.VL.IsSupported ? "8x16" : "4x16";
 }

@@ -14,6 +14,9 @@ internal unsafe interface IIntegerTile
     static abstract int Offset { get; }
 
     static abstract void Run(byte* a, byte* b, int pairs, int* acc);
+
+    /// <summary>Two activation panels (<paramref name="a"/> and <paramref name="a"/> + <paramref name="aStride"/>) at once: an 8×16 tile into acc[0..128).</summary>
+    static abstract void Run8(byte* a, nint aStride, byte* b, int pairs, int* acc);
 }
 
 /// <summary>Unpacks one step pair of a weight panel into four 32-code vectors (unsigned codes).</summary>
@@ -179,6 +182,80 @@ internal unsafe struct SimdTile<TDecode, TDot> : IIntegerTile
         Avx.Store(acc + 48, c30);
         Avx.Store(acc + 56, c31);
     }
+
+    /// <summary>
+    /// The 8×16 tile: 16 accumulators, so each weight vector feeds 8 rows and no accumulator waits on the previous
+    /// step's <c>vpdpbusd</c> latency. It needs the 32 vector registers of AVX-512 machines (16 accumulators, 4
+    /// weight vectors, broadcasts); with 16 registers it would spill, so there it runs as two 4×16 tiles.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static void Run8(byte* a, nint aStride, byte* b, int pairs, int* acc)
+    {
+        if (!Avx512F.VL.IsSupported)
+        {
+            Run(a, b, pairs, acc);
+            Run(a + aStride, b, pairs, acc + 64);
+            return;
+        }
+        Vector256<int> c00 = default, c01 = default, c10 = default, c11 = default, c20 = default, c21 = default, c30 = default, c31 = default;
+        Vector256<int> c40 = default, c41 = default, c50 = default, c51 = default, c60 = default, c61 = default, c70 = default, c71 = default;
+        byte* e = a + aStride;
+        for (int p = 0; p < pairs; p++)
+        {
+            TDecode.Decode(b, out var s0v0, out var s0v1, out var s1v0, out var s1v1);
+            var x = Vector256.Create(*(int*)a).AsByte();
+            var y = Vector256.Create(*(int*)(a + 16)).AsByte();
+            c00 = TDot.Pair(c00, x, s0v0, y, s1v0);
+            c01 = TDot.Pair(c01, x, s0v1, y, s1v1);
+            x = Vector256.Create(*(int*)(a + 4)).AsByte();
+            y = Vector256.Create(*(int*)(a + 20)).AsByte();
+            c10 = TDot.Pair(c10, x, s0v0, y, s1v0);
+            c11 = TDot.Pair(c11, x, s0v1, y, s1v1);
+            x = Vector256.Create(*(int*)(a + 8)).AsByte();
+            y = Vector256.Create(*(int*)(a + 24)).AsByte();
+            c20 = TDot.Pair(c20, x, s0v0, y, s1v0);
+            c21 = TDot.Pair(c21, x, s0v1, y, s1v1);
+            x = Vector256.Create(*(int*)(a + 12)).AsByte();
+            y = Vector256.Create(*(int*)(a + 28)).AsByte();
+            c30 = TDot.Pair(c30, x, s0v0, y, s1v0);
+            c31 = TDot.Pair(c31, x, s0v1, y, s1v1);
+            x = Vector256.Create(*(int*)e).AsByte();
+            y = Vector256.Create(*(int*)(e + 16)).AsByte();
+            c40 = TDot.Pair(c40, x, s0v0, y, s1v0);
+            c41 = TDot.Pair(c41, x, s0v1, y, s1v1);
+            x = Vector256.Create(*(int*)(e + 4)).AsByte();
+            y = Vector256.Create(*(int*)(e + 20)).AsByte();
+            c50 = TDot.Pair(c50, x, s0v0, y, s1v0);
+            c51 = TDot.Pair(c51, x, s0v1, y, s1v1);
+            x = Vector256.Create(*(int*)(e + 8)).AsByte();
+            y = Vector256.Create(*(int*)(e + 24)).AsByte();
+            c60 = TDot.Pair(c60, x, s0v0, y, s1v0);
+            c61 = TDot.Pair(c61, x, s0v1, y, s1v1);
+            x = Vector256.Create(*(int*)(e + 12)).AsByte();
+            y = Vector256.Create(*(int*)(e + 28)).AsByte();
+            c70 = TDot.Pair(c70, x, s0v0, y, s1v0);
+            c71 = TDot.Pair(c71, x, s0v1, y, s1v1);
+            a += 32;
+            e += 32;
+            b += TDecode.PairBytes;
+        }
+        Avx.Store(acc, c00);
+        Avx.Store(acc + 8, c01);
+        Avx.Store(acc + 16, c10);
+        Avx.Store(acc + 24, c11);
+        Avx.Store(acc + 32, c20);
+        Avx.Store(acc + 40, c21);
+        Avx.Store(acc + 48, c30);
+        Avx.Store(acc + 56, c31);
+        Avx.Store(acc + 64, c40);
+        Avx.Store(acc + 72, c41);
+        Avx.Store(acc + 80, c50);
+        Avx.Store(acc + 88, c51);
+        Avx.Store(acc + 96, c60);
+        Avx.Store(acc + 104, c61);
+        Avx.Store(acc + 112, c70);
+        Avx.Store(acc + 120, c71);
+    }
 }
 
 /// <summary>The portable tile: the same layout read code by code (<see cref="IntegerPanels.Code"/>).</summary>
@@ -204,19 +281,28 @@ internal unsafe struct PortableTile<TDecode> : IIntegerTile
                 acc[r * 16 + c] = sum;
             }
     }
+
+    public static void Run8(byte* a, nint aStride, byte* b, int pairs, int* acc)
+    {
+        Run(a, b, pairs, acc);
+        Run(a + aStride, b, pairs, acc + 64);
+    }
 }
 
 /// <summary>The tile function of one (ISA, weight width), chosen once at load.</summary>
 internal sealed unsafe class IntegerTileKernel
 {
     private readonly delegate*<byte*, byte*, int, int*, void> _run;
+    private readonly delegate*<byte*, nint, byte*, int, int*, void> _run8;
 
-    private IntegerTileKernel(IntegerIsa isa, int bits, int offset, delegate*<byte*, byte*, int, int*, void> run)
+    private IntegerTileKernel(IntegerIsa isa, int bits, int offset, delegate*<byte*, byte*, int, int*, void> run,
+        delegate*<byte*, nint, byte*, int, int*, void> run8)
     {
         Isa = isa;
         Bits = bits;
         Offset = offset;
         _run = run;
+        _run8 = run8;
     }
 
     public IntegerIsa Isa { get; }
@@ -228,6 +314,10 @@ internal sealed unsafe class IntegerTileKernel
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public void Run(byte* a, byte* b, int pairs, int* acc) => _run(a, b, pairs, acc);
+
+    /// <summary>Two activation panels, <paramref name="aStride"/> bytes apart, into acc[0..128) (see <see cref="IIntegerTile.Run8"/>).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public void Run8(byte* a, nint aStride, byte* b, int pairs, int* acc) => _run8(a, aStride, b, pairs, acc);
 
     public static IntegerTileKernel For(IntegerIsa isa, int bits) => (isa, bits) switch
     {
@@ -243,5 +333,5 @@ internal sealed unsafe class IntegerTileKernel
     };
 
     private static IntegerTileKernel Make<T>(IntegerIsa isa, int bits) where T : struct, IIntegerTile =>
-        new(isa, bits, T.Offset, &T.Run);
+        new(isa, bits, T.Offset, &T.Run, &T.Run8);
 }

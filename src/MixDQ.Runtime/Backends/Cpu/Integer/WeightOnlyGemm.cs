@@ -53,7 +53,7 @@ internal static unsafe class WeightOnlyLinearDriver
     {
         int m = s.M, k = s.K, n = s.N, mr = engine.Mr, nr = engine.Nr;
         int kc = s.Kc, mc = s.Mc, nBlocks = s.NBlocks, ncPanels = s.NcPanels;
-        parallel.For(s.MBlocks * nBlocks, task =>
+        parallel.For(s.MBlocks * nBlocks, [MethodImpl(MethodImplOptions.AggressiveOptimization)] (task) =>
         {
             int i0 = task / nBlocks * mc, rows = Math.Min(mc, m - i0);
             int panel0 = task % nBlocks * ncPanels, j0 = panel0 * nr;
@@ -92,7 +92,7 @@ internal static unsafe class WeightOnlyConv2dDriver
         int batch = s.Batch, cout = w.Rows, depth = g.Depth, pixels = g.Pixels, mr = engine.Mr, nr = engine.Nr;
         int kc = s.Kc, pixelBlock = s.PixelBlock, pBlocks = s.PBlocks, cBlocks = s.CBlocks, cbPanels = s.CbPanels;
         int inputPlane = g.Height * g.Width;
-        parallel.For(batch * pBlocks * cBlocks, task =>
+        parallel.For(batch * pBlocks * cBlocks, [MethodImpl(MethodImplOptions.AggressiveOptimization)] (task) =>
         {
             int cb = task % cBlocks, pb = task / cBlocks % pBlocks, n = task / (cBlocks * pBlocks);
             int p0 = pb * pixelBlock, np = Math.Min(pixelBlock, pixels - p0);
