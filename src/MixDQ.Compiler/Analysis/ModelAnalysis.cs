@@ -81,7 +81,10 @@ public static class ModelAnalysis
         if (allocation is null || !Covers(allocation, session))
         {
             var clock = Stopwatch.StartNew();
-            allocation = AllocationPass.Run(session, calibration, sensitivity, phaseProgress, warnings, Log, cancellationToken);
+            var cache = new AllocationCache(analysisLock,
+                AnalysisLock.Key("weight-pick-v1", sensitivityKey, settings.WeightBits, AllocationPass.Tolerance, settings.PickShortlist),
+                AnalysisLock.Key("activation-candidates-v1", sensitivityKey, settings.ActivationBits, settings.ProtectedShare, AllocationPass.Tolerance));
+            allocation = AllocationPass.Run(session, calibration, sensitivity, phaseProgress, warnings, Log, cancellationToken, cache);
             analysisLock.SetAllocation(allocationKey, allocation);
             Log($"allocated bits in {clock.Elapsed.TotalSeconds:0.0} s");
         }

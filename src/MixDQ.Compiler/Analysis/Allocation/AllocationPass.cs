@@ -30,7 +30,8 @@ public static class AllocationPass
     private static readonly double[] ActivationRatios = BitProgram.Linspace(0.94, 1.09, 20);
 
     public static BitAllocation Run(AnalysisSession session, CalibrationResult? calibration, SensitivityResult? sensitivity,
-        IProgress<AnalysisProgress>? progress, ICollection<MixDQWarning> warnings, Action<string>? log, CancellationToken cancellationToken)
+        IProgress<AnalysisProgress>? progress, ICollection<MixDQWarning> warnings, Action<string>? log, CancellationToken cancellationToken,
+        AllocationCache? cache = null)
     {
         var s = session.Settings;
         var layers = session.Layers;
@@ -41,16 +42,24 @@ public static class AllocationPass
                 s.QuantizesActivations ? layers.ToDictionary(l => l.QualifiedName, _ => (int)s.ActivationBits) : new Dictionary<string, int>(),
                 []);
         }
-        var reference = PickReference.Of(session, cancellationToken);
+        var reference = new Lazy<PickReference>(() => PickReference.Of(session, cancellationToken));
         var noActivations = new Dictionary<string, int>();
 
+        // The weight pick runs with FP activations, so it depends on the weight target alone: a change of the activation
+        // target only reuses it from the lock.
         var weightBits = new Dictionary<string, int>(StringComparer.Ordinal);
-        if (s.QuantizesWeights)
+        if (s.QuantizesWeights && cache?.Get(cache.WeightPickKey) is [var cachedPick])
+        {
+            weightBits = cachedPick;
+            log?.Invoke("weights: the pick for this weight target from the lock file");
+        }
+        else if (s.QuantizesWeights)
         {
             var candidates = Candidates(session, sensitivity!, weights: true, s.WeightBits, layers, warnings);
             log?.Invoke($"weights: {candidates.Count} distinct allocations from the budget sweep");
-            weightBits = CandidatePick.Run(session, reference, s.PickShortlist, candidates, c => Simulation(session, calibration, c, noActivations),
+            weightBits = CandidatePick.Run(session, reference.Value, s.PickShortlist, candidates, c => Simulation(session, calibration, c, noActivations),
                 "weights", progress, log, cancellationToken);
+            cache?.Set(cache.WeightPickKey, [weightBits]);
         }
 
         var activationBits = new Dictionary<string, int>(StringComparer.Ordinal);
@@ -59,12 +68,19 @@ public static class AllocationPass
         {
             protectedLayers = Protected(session, sensitivity!);
             var open = layers.Where(l => !protectedLayers.Contains(l.QualifiedName)).ToList();
-            var candidates = Candidates(session, sensitivity!, weights: false, s.ActivationBits, open, warnings);
-            foreach (var c in candidates)
-                foreach (var p in protectedLayers) c[p] = 16;
-            log?.Invoke($"activations: {protectedLayers.Count} protected (FP16), {candidates.Count} distinct allocations from the budget sweep");
+            // The activation candidates do not depend on the weights: a change of the weight target only reuses them.
+            var candidates = cache?.Get(cache.ActivationCandidatesKey);
+            string source = candidates is null ? "the budget sweep" : "the budget sweep (from the lock file)";
+            if (candidates is null)
+            {
+                candidates = Candidates(session, sensitivity!, weights: false, s.ActivationBits, open, warnings);
+                foreach (var c in candidates)
+                    foreach (var p in protectedLayers) c[p] = 16;
+                cache?.Set(cache.ActivationCandidatesKey, candidates);
+            }
+            log?.Invoke($"activations: {protectedLayers.Count} protected (FP16), {candidates.Count} distinct allocations from {source}");
             var w = weightBits;
-            activationBits = CandidatePick.Run(session, reference, s.PickShortlist, candidates, c => Simulation(session, calibration, w, c),
+            activationBits = CandidatePick.Run(session, reference.Value, s.PickShortlist, candidates, c => Simulation(session, calibration, w, c),
                 "activations", progress, log, cancellationToken);
         }
         session.Backend.ClearLayers();
