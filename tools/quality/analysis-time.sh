@@ -3,6 +3,8 @@
 # (W4A8), a rebuild with the lock file it wrote, and changes of target bits only, each from a copy of that lock.
 # Prints one line per run: what, wall seconds of `mixdq compile`, and the 1-minute load average before it (the machine
 # is shared: a number measured under load is not the machine's number).
+# ANALYSIS_BASE_LOCK=FILE starts from a copy of that lock (calibration and sensitivities of the same settings) instead of
+# the full analysis: the first run then allocates only.
 # Usage: tools/quality/analysis-time.sh OUT_DIR [MIXDQ_DLL] [STEPS]
 set -euo pipefail
 out=${1:?usage: analysis-time.sh OUT_DIR [MIXDQ_DLL] [STEPS]}
@@ -23,8 +25,13 @@ timed() { # label lock weight-bits activation-bits
 }
 
 base=$out/base.lock.json
-rm -f "$base"
-timed "full analysis W4A8" "$base" 4 8
+if [[ -n ${ANALYSIS_BASE_LOCK:-} ]]; then
+  cp "$ANALYSIS_BASE_LOCK" "$base"
+  timed "allocation W4A8 (given lock)" "$base" 4 8
+else
+  rm -f "$base"
+  timed "full analysis W4A8" "$base" 4 8
+fi
 timed "rebuild with the lock W4A8" "$base" 4 8
 for t in "5 8" "8 8" "3.66 16"; do
   set -- $t
