@@ -19,8 +19,9 @@ public sealed record BitAllocation(IReadOnlyDictionary<string, int> WeightBits, 
 /// four programs ({weights, activations} × {content, quality}) are solved over the budget split sweep — target
 /// B ∈ linspace(T − 0.3, T, 10) and ratio k (content/quality average) over the paper's grid, B_quality = B·(1+r)/(k·r+1),
 /// B_content = k·B_quality, r = size ratio content/quality — and the distinct candidates are ranked by pixel MSE of the
-/// generated images against FP (float MSE, unlike the reference code's uint8 arithmetic). Before the activation programs,
-/// the most sensitive activation layers (a share of each group) are kept FP16.
+/// generated images against FP (float MSE, unlike the reference code's uint8 arithmetic; <see cref="CandidatePick"/>
+/// screens them on latents first). Before the activation programs, the most sensitive activation layers (a share of each
+/// group) are kept FP16. sqnr-only solves one program over all layers (no groups, no split sweep).
 /// </summary>
 public static class AllocationPass
 {
