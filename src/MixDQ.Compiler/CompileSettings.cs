@@ -39,6 +39,12 @@ public sealed record CompileSettings
     /// <summary>Images per sensitivity measurement (SSIM / SQNR) and per candidate of the final MSE pick (first prompts of the file).</summary>
     public int SensitivityPromptCount { get; init; } = 4;
 
+    /// <summary>
+    /// Candidates of the final MSE pick that are generated on every sensitivity prompt: the best of a screen that ranks every
+    /// candidate by its denoised latents for the first prompt (no decode). 0 = every candidate's images (the exhaustive pick).
+    /// </summary>
+    public int PickShortlist { get; init; } = 8;
+
     /// <summary>Weight widths of the content group (the quality group uses those ≥ 4, as the paper).</summary>
     public IReadOnlyList<int> WeightCandidates { get; init; } = [2, 4, 8];
 

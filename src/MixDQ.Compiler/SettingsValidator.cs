@@ -22,6 +22,8 @@ public static class SettingsValidator
             throw new MixDQException(ErrorCodes.MetadataInvalid, F($"CalibrationPromptCount {s.CalibrationPromptCount} must be between 1 and {CalibrationPromptsLimit}"), item: "CalibrationPromptCount");
         if (s.SensitivityPromptCount is < 1 or > 1024)
             throw new MixDQException(ErrorCodes.MetadataInvalid, F($"SensitivityPrompts {s.SensitivityPromptCount} must be between 1 and 1024"), item: "SensitivityPrompts");
+        if (s.PickShortlist is < 0 or > 100_000)
+            throw new MixDQException(ErrorCodes.MetadataInvalid, F($"PickShortlist {s.PickShortlist} must be between 0 (every candidate) and 100000"), item: "PickShortlist");
     }
 
     private const int CalibrationPromptsLimit = 100_000;

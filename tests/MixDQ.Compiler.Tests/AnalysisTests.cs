@@ -151,6 +151,27 @@ public sealed class AnalysisTests(TinyAnalysisFixture fixture, ITestOutputHelper
     }
 
     [Fact]
+    public void ChangingOneTarget_ReusesTheOtherTargetsHalfOfTheAllocation_AndGivesTheFreshPlan()
+    {
+        static List<int> UnetWeightBits(PlanDocument p) => p.Layers.Where(l => l.Component == "unet").Select(l => l.WeightBits).ToList();
+        var lockCopy = fixture.PathOf("reuse.lock.json");
+        File.Copy(fixture.PathOf("a/TinyQ.mixdq.lock.json"), lockCopy, overwrite: true);
+
+        // Activation target only: the weight pick (made with FP activations) comes back from the lock.
+        var lines = new List<string>();
+        var w4a16 = fixture.Compile(fixture.PathOf("reuse-w4a16"), lockCopy, lines, fixture.Settings(4, 16));
+        Assert.Contains(lines, l => l.Contains("weights: the pick for this weight target from the lock file", StringComparison.Ordinal));
+        Assert.Equal(UnetWeightBits(Plan), UnetWeightBits(w4a16.Plan));
+
+        // Weight target only: the activation candidates come back from the lock; the plan is the one a fresh analysis makes.
+        lines.Clear();
+        var w8a8 = fixture.Compile(fixture.PathOf("reuse-w8a8"), lockCopy, lines, fixture.Settings(8, 8));
+        Assert.Contains(lines, l => l.Contains("activations:", StringComparison.Ordinal) && l.Contains("(from the lock file)", StringComparison.Ordinal));
+        var fresh = fixture.Compile(fixture.PathOf("fresh-w8a8"), fixture.PathOf("fresh-w8a8.lock.json"), null, fixture.Settings(8, 8));
+        Assert.Equal(File.ReadAllBytes(fresh.PlanPath), File.ReadAllBytes(w8a8.PlanPath));
+    }
+
+    [Fact]
     public void CorruptLock_OrOneOfAnotherModel_IsIgnoredWithWarning071_AndRecomputed()
     {
         var corrupt = fixture.PathOf("corrupt.lock.json");
@@ -163,6 +184,16 @@ public sealed class AnalysisTests(TinyAnalysisFixture fixture, ITestOutputHelper
         File.WriteAllText(other, File.ReadAllText(fixture.PathOf("a/TinyQ.mixdq.lock.json")).Replace(Plan.InputHash, "sha256:" + new string('0', 64), StringComparison.Ordinal));
         var b = fixture.Compile(fixture.PathOf("f"), other, null);
         Assert.Contains(b.Warnings, w => w.Code == ErrorCodes.LockFileIgnored && w.Message.Contains("another model", StringComparison.Ordinal));
+
+        // A cached candidate list with a row that does not fit its layers is not trusted either.
+        var json = System.Text.Json.Nodes.JsonNode.Parse(File.ReadAllText(fixture.PathOf("a/TinyQ.mixdq.lock.json")))!;
+        Assert.NotEmpty(json["candidateLists"]!.AsArray());
+        json["candidateLists"]![0]!["widths"]![0] = "8,x";
+        var badRow = fixture.PathOf("bad-row.lock.json");
+        File.WriteAllText(badRow, json.ToJsonString());
+        var c = fixture.Compile(fixture.PathOf("bad-row"), badRow, null);
+        Assert.Contains(c.Warnings, w => w.Code == ErrorCodes.LockFileIgnored && w.Message.Contains("missing or non-finite", StringComparison.Ordinal));
+        Assert.Equal(File.ReadAllBytes(fixture.Result.PlanPath), File.ReadAllBytes(c.PlanPath));
     }
 
     [Theory]

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Produces the rows of docs/quality.md: compiles TinyShapes with each method/target through `mixdq compile` and scores
-# each plan with `mixdq evaluate --plan` on every held-out prompt: integer layers simulated on the CPU backend as the
-# analysis measured them (QUALITY_EXECUTION=" " runs them on the integer kernels instead).
+# each plan with `mixdq evaluate --plan PLAN --model DIR` on the held-out prompts and the held-out prompt forms, the
+# plan's integer layers on the CPU backend's integer kernels (QUALITY_EXECUTION=--simulate replays them simulated, as the
+# analysis measured them; QUALITY_PROMPTS overrides the prompt files). Runs niced, one process at a time.
 # Usage: tools/quality/quality-table.sh OUT_DIR [MIXDQ_DLL]   (MIXDQ_DLL defaults to the Release build of src/MixDQ.Cli)
 set -euo pipefail
 out=${1:?usage: quality-table.sh OUT_DIR [MIXDQ_DLL]}
@@ -11,13 +12,15 @@ model=$root/samples/models/tiny-shapes
 mkdir -p "$out"
 log=$out/log.txt
 
-run() { echo "+ $*" >>"$log"; /usr/bin/time -f "%e s wall" -a -o "$log" dotnet "$mixdq" "$@" >>"$log" 2>&1; }
+prompt_files=${QUALITY_PROMPTS:-$model/heldout_prompts.txt $model/heldout_forms_prompts.txt}
+
+run() { echo "+ $*" >>"$log"; /usr/bin/time -f "%e s wall" -a -o "$log" nice -n 10 dotnet "$mixdq" "$@" >>"$log" 2>&1 || echo "FAILED: $*" >>"$log"; }
 
 evaluate() { # name steps [plan]; a row whose JSON exists is kept (rerun after a stop picks up where it was)
   local name=$1 steps=$2 plan=${3:-}
   [[ -s $out/$name.json ]] && return 0
-  local prompts=(--prompts "$model/heldout_prompts.txt")
-  if [[ -n $plan ]]; then run evaluate --model "$model" --steps "$steps" --plan "$plan" ${QUALITY_EXECUTION:---simulate} --fp32-cache "$out/fp32-images" "${prompts[@]}" --json "$out/$name.json"
+  local prompts=(--prompts $prompt_files)
+  if [[ -n $plan ]]; then run evaluate --model "$model" --steps "$steps" --plan "$plan" ${QUALITY_EXECUTION:-} --fp32-cache "$out/fp32-images" "${prompts[@]}" --json "$out/$name.json"
   else run evaluate --model "$model" --steps "$steps" "${prompts[@]}" --json "$out/$name.json"; fi
 }
 
@@ -33,14 +36,15 @@ mixdq() { # steps label weight-bits activation-bits
 
 # Rows in order of importance (the machine is shared: later rows may not be reached).
 evaluate fp32_s1 1
-compile NaiveW8A8 naive 1 --method naive --weight-bits 8 --activation-bits 8 && evaluate naive_w8a8_s1 1 "$out/plans/NaiveW8A8.mixdq.plan.json"
-compile NaiveW4A8 naive 1 --method naive --weight-bits 4 --activation-bits 8 && evaluate naive_w4a8_s1 1 "$out/plans/NaiveW4A8.mixdq.plan.json"
 mixdq 1 W8A8 8 8
 mixdq 1 W4A8 4 8
 # A rebuild with a valid lock file: the compile step alone.
 compile MixDQW4A8S1 mixdq_s1 1 --weight-bits 4 --activation-bits 8
+compile NaiveW8A8 naive 1 --method naive --weight-bits 8 --activation-bits 8 && evaluate naive_w8a8_s1 1 "$out/plans/NaiveW8A8.mixdq.plan.json"
+compile NaiveW4A8 naive 1 --method naive --weight-bits 4 --activation-bits 8 && evaluate naive_w4a8_s1 1 "$out/plans/NaiveW4A8.mixdq.plan.json"
 compile SqnrOnlyW4A8 sqnr 1 --method sqnr-only --weight-bits 4 --activation-bits 8 && evaluate sqnronly_w4a8_s1 1 "$out/plans/SqnrOnlyW4A8.mixdq.plan.json"
 compile NoBosW8A8 nobos 1 --method no-bos --weight-bits 8 --activation-bits 8 && evaluate nobos_w8a8_s1 1 "$out/plans/NoBosW8A8.mixdq.plan.json"
+compile Fp16 fp16 1 && evaluate fp16_s1 1 "$out/plans/Fp16.mixdq.plan.json"
 mixdq 1 W5A8 5 8
 mixdq 1 W3.66A16 3.66 16
 mixdq 1 W4A16 4 16

@@ -1,11 +1,15 @@
 #!/usr/bin/env python3
 """Renders the rows of docs/quality.md from the JSON files tools/quality/quality-table.sh writes.
-Usage: tools/quality/render.py OUT_DIR   (prints a Markdown table; rows whose JSON is missing are listed as not run)"""
+Usage: tools/quality/render.py OUT_DIR [PROMPT_FILE_NAME]
+Prints one Markdown table for the prompt file (default heldout_prompts.txt) and, for a file of several prompt forms,
+a second table of the overall accuracy per form; rows whose JSON is missing are listed as not run."""
 import json, os, sys
 
 out = sys.argv[1]
+prompt_file = sys.argv[2] if len(sys.argv) > 2 else "heldout_prompts.txt"
 rows = [  # (label, json name, plan class or None, steps)
     ("FP32", "fp32_s1", None, 1),
+    ("FP16", "fp16_s1", "Fp16", 1),
     ("naive W8A8", "naive_w8a8_s1", "NaiveW8A8", 1),
     ("naive W4A8", "naive_w4a8_s1", "NaiveW4A8", 1),
     ("MixDQ W8A8", "mixdq_W8A8_s1", "MixDQW8A8S1", 1),
@@ -26,6 +30,7 @@ rows = [  # (label, json name, plan class or None, steps)
 def f(v, fmt):
     return "n/a" if v is None else format(v, fmt)
 
+forms = {}
 print("| row | steps | overall | bg | count | shape | colour | size | position | SSIM vs FP32 | PSNR vs FP32 (dB) | SSIM vs render | Fréchet | UNet weights vs FP16 | W avg | A (int/FP16 layers) |")
 print("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |")
 for label, name, plan, steps in rows:
@@ -34,7 +39,12 @@ for label, name, plan, steps in rows:
         print(f"| {label} | {steps} | not run | | | | | | | | | | | | | |")
         continue
     j = json.load(open(path))
-    j = j["sets"][0] if "sets" in j else j  # evaluate writes one row per prompt file; the table scores one file
+    sets = [r for r in j["sets"] if os.path.basename(r["prompts_file"]) == prompt_file]
+    if not sets:
+        print(f"| {label} | {steps} | not run on {prompt_file} | | | | | | | | | | | | | |")
+        continue
+    forms[(label, steps)] = {r["form"]: r["overall"] for r in sets}
+    j = next(r for r in sets if r["form"] == "all")
     size = "1.000 (FP32: 2.000)"
     wavg = "32"
     acts = "FP32"
@@ -47,6 +57,16 @@ for label, name, plan, steps in rows:
         wavg = f"{sum(n * l['weightBits'] for n, l in zip(params, unet)) / sum(params):.2f}"
         ints = sum(1 for l in unet if l["activationBits"] < 16)
         acts = f"{ints}/{len(unet) - ints}"
+    if plan and all(l["weightBits"] >= 16 for l in unet):
+        wavg, acts = "16", "FP16"
     print(f"| {label} | {steps} | {f(j['overall'], '.3f')} | {f(j['background'], '.3f')} | {f(j['count'], '.3f')} | {f(j['shape'], '.3f')} | "
           f"{f(j['colour'], '.3f')} | {f(j['size'], '.3f')} | {f(j['position'], '.3f')} | {f(j.get('ssim_vs_fp32'), '.4f')} | "
-          f"{f(j.get('psnr_vs_fp32'), '.2f')} | {f(j['ssim_vs_render'], '.4f')} | {f(j['frechet_distance_vs_render'], '.4f')} | {size} | {wavg} | {acts} |")
+          f"{f(j.get('psnr_vs_fp32'), '.2f')} | {f(j.get('ssim_vs_render'), '.4f')} | {f(j.get('frechet_distance_vs_render'), '.4f')} | {size} | {wavg} | {acts} |")
+
+names = sorted({form for v in forms.values() for form in v if form != "all"})
+if names:
+    print()
+    print("| row | steps | " + " | ".join(names) + " |")
+    print("| --- | --- | " + " | ".join("---" for _ in names) + " |")
+    for (label, steps), v in forms.items():
+        print(f"| {label} | {steps} | " + " | ".join(f(v.get(n), ".3f") for n in names) + " |")

@@ -56,6 +56,7 @@ namespace MixDQ.Sdk.Tasks
             Optional(b, "--activation-candidates ", "ActivationCandidates");
             Optional(b, "--calibration-count ", "CalibrationPromptCount");
             Optional(b, "--sensitivity-prompts ", "SensitivityPrompts");
+            Optional(b, "--pick-shortlist ", "PickShortlist");
             Optional(b, "--protected-share ", "ProtectedShare");
             Optional(b, "--weight-scheme ", "WeightScheme");
             Optional(b, "--weight-clipping ", "WeightClipping");

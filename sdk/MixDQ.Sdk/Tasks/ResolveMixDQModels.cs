@@ -154,7 +154,7 @@ namespace MixDQ.Sdk.Tasks
 
         /// <summary>Item metadata handed to the compiler as they are (empty = the compiler's default).</summary>
         internal static readonly string[] PassThroughMetadata =
-            { "WeightCandidates", "ActivationCandidates", "CalibrationPromptCount", "SensitivityPrompts", "ProtectedShare", "WeightScheme", "WeightClipping", "MixDQReport" };
+            { "WeightCandidates", "ActivationCandidates", "CalibrationPromptCount", "SensitivityPrompts", "PickShortlist", "ProtectedShare", "WeightScheme", "WeightClipping", "MixDQReport" };
 
         private static readonly string[] Methods = { "mixdq", "naive", "sqnr-only", "no-bos" };
 

@@ -25,6 +25,7 @@ internal static class CompileCommand
             ("--calibration-prompts", "text file, one prompt per line (default: <model>/calibration_prompts.txt)"),
             ("--calibration-count", "calibration prompts used, from the top of the file (default 16)"),
             ("--sensitivity-prompts", "images per sensitivity measurement and per candidate of the MSE pick (default 4)"),
+            ("--pick-shortlist", "candidates of the MSE pick generated on every sensitivity prompt, the best of a latent screen on the first (default 8; 0 = all)"),
             ("--weight-candidates", "content-group weight widths, e.g. 2,4,8 (the quality group uses those >= 4)"),
             ("--activation-candidates", "activation widths, e.g. 4,8"),
             ("--protected-share", "share of each group's most sensitive activation layers kept FP16 (default 0.01)"),

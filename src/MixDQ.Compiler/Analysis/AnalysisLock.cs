@@ -18,6 +18,7 @@ public sealed class AnalysisLock
     public const string FileSuffix = ".mixdq.lock.json";
     private const string SchemaName = "mixdq-lock";
     private const int MaxAllocations = 16;
+    private const int MaxCandidateLists = 8;
 
     private static readonly JsonSerializerOptions Json = new()
     {
@@ -126,6 +127,29 @@ public sealed class AnalysisLock
         Save();
     }
 
+    /// <summary>A list of allocations stored under <paramref name="key"/> (see <see cref="Allocation.AllocationCache"/>), or null.</summary>
+    public List<Dictionary<string, int>>? Candidates(string key) =>
+        _data.CandidateLists.FirstOrDefault(c => c.Key == key) is { } c
+            ? c.Widths.Select(row => c.Layers.Zip(row.Split(','), (l, w) => (l, w: int.Parse(w, System.Globalization.CultureInfo.InvariantCulture)))
+                .ToDictionary(p => p.l, p => p.w, StringComparer.Ordinal)).ToList()
+            : null;
+
+    /// <summary>Stores allocations compactly: the layer names once, then one comma-separated row of widths per allocation.</summary>
+    public void SetCandidates(string key, IReadOnlyList<IReadOnlyDictionary<string, int>> allocations)
+    {
+        var layers = allocations.SelectMany(a => a.Keys).Distinct().Order(StringComparer.Ordinal).ToList();
+        if (allocations.Any(a => a.Count != layers.Count)) throw new ArgumentException("every allocation of a list names the same layers", nameof(allocations));
+        _data.CandidateLists.RemoveAll(c => c.Key == key);
+        _data.CandidateLists.Insert(0, new CandidateListEntry
+        {
+            Key = key,
+            Layers = layers,
+            Widths = allocations.Select(a => string.Join(",", layers.Select(l => a[l].ToString(System.Globalization.CultureInfo.InvariantCulture)))).ToList(),
+        });
+        if (_data.CandidateLists.Count > MaxCandidateLists) _data.CandidateLists.RemoveRange(MaxCandidateLists, _data.CandidateLists.Count - MaxCandidateLists);
+        Save();
+    }
+
     private void Save()
     {
         string? dir = System.IO.Path.GetDirectoryName(System.IO.Path.GetFullPath(_path));
@@ -142,6 +166,7 @@ public sealed class AnalysisLock
         public CalibrationEntry? Calibration { get; set; }
         public SensitivityEntry? Sensitivity { get; set; }
         public List<AllocationEntry> Allocations { get; set; } = [];
+        public List<CandidateListEntry> CandidateLists { get; set; } = [];
 
         public bool IsWellFormed() =>
             (Calibration is null || (Calibration.Key is not null && Calibration.Ranges is not null
@@ -149,7 +174,9 @@ public sealed class AnalysisLock
             && (Sensitivity is null || (Sensitivity.Key is not null && Sensitivity.Layers is not null && Sensitivity.InputElements is not null
                 && Sensitivity.Layers.Values.All(l => l is not null && l.Metric is "ssim" or "sqnr" && l.Weights is not null && l.Activations is not null
                     && l.Weights.Concat(l.Activations).All(kv => int.TryParse(kv.Key, out _) && double.IsFinite(kv.Value)))))
-            && Allocations is not null && Allocations.All(a => a is not null && a.Key is not null && a.WeightBits is not null && a.ActivationBits is not null && a.Protected is not null);
+            && Allocations is not null && Allocations.All(a => a is not null && a.Key is not null && a.WeightBits is not null && a.ActivationBits is not null && a.Protected is not null)
+            && CandidateLists is not null && CandidateLists.All(c => c is not null && c.Key is not null && c.Layers is not null && c.Widths is not null
+                && c.Widths.All(row => row is not null && row.Split(',') is var w && w.Length == c.Layers.Count && w.All(x => int.TryParse(x, out int b) && b is > 0 and <= 32)));
     }
 
     private sealed class CalibrationEntry
@@ -170,6 +197,13 @@ public sealed class AnalysisLock
         public string Metric { get; set; } = "";
         public SortedDictionary<string, double> Weights { get; set; } = new(StringComparer.Ordinal);
         public SortedDictionary<string, double> Activations { get; set; } = new(StringComparer.Ordinal);
+    }
+
+    private sealed class CandidateListEntry
+    {
+        public string Key { get; set; } = "";
+        public List<string> Layers { get; set; } = [];
+        public List<string> Widths { get; set; } = [];
     }
 
     private sealed class AllocationEntry

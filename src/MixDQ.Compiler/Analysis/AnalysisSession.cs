@@ -64,7 +64,9 @@ public sealed class AnalysisSession : IDisposable
         Backend.Tap = capture;
         try
         {
-            var image = _pipeline.Generate(prompts[index], new GenerationOptions { Seed = index, Steps = Settings.Steps }, cancellationToken: cancellationToken);
+            var options = OptionsFor(index);
+            var latents = _pipeline.GenerateLatents(prompts[index], options, cancellationToken: cancellationToken);
+            var image = _pipeline.DecodeLatents(latents, prompts[index], options, cancellationToken: cancellationToken);
             return new AnalysisSample(image.Rgb, image.Width, image.Height, capture.Output());
         }
         finally
@@ -72,6 +74,12 @@ public sealed class AnalysisSession : IDisposable
             Backend.Tap = null;
         }
     }
+
+    /// <summary>The denoised latents of prompt <paramref name="index"/> (seed = index) with the current table, not decoded: the UNet's part of <see cref="Run"/>.</summary>
+    public float[] Latents(IReadOnlyList<string> prompts, int index, CancellationToken cancellationToken = default) =>
+        _pipeline.GenerateLatents(prompts[index], OptionsFor(index), cancellationToken: cancellationToken).Data.ToArray();
+
+    private GenerationOptions OptionsFor(int index) => new() { Seed = index, Steps = Settings.Steps };
 
     /// <summary>Every sensitivity prompt with the current table.</summary>
     public IReadOnlyList<AnalysisSample> RunSensitivitySet(CancellationToken cancellationToken)

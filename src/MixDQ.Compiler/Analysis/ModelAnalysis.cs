@@ -57,8 +57,10 @@ public static class ModelAnalysis
 
         // Measure sensitivity (not for naive: uniform bits need none).
         SensitivityResult? sensitivity = null;
-        string sensitivityKey = AnalysisLock.Key("sensitivity-v1", calibrationKey, Math.Min(settings.SensitivityPromptCount, prompts.Count),
-            string.Join(",", settings.WeightCandidates), string.Join(",", settings.ActivationCandidates), settings.WeightClipping, MethodName(settings.Method));
+        string sensitivityKey = AnalysisLock.Key("sensitivity-v2", calibrationKey, Math.Min(settings.SensitivityPromptCount, prompts.Count),
+            string.Join(",", SensitivityPass.WeightCandidates(settings, Runtime.Compiled.LayerGroup.Content)),
+            string.Join(",", SensitivityPass.WeightCandidates(settings, Runtime.Compiled.LayerGroup.Quality)),
+            string.Join(",", settings.ActivationCandidates), settings.WeightClipping, MethodName(settings.Method));
         if (settings.Method != QuantizationMethod.Naive)
         {
             sensitivity = analysisLock.Sensitivity(sensitivityKey);
@@ -73,12 +75,16 @@ public static class ModelAnalysis
         }
 
         // Allocate.
-        string allocationKey = AnalysisLock.Key("allocation-v1", sensitivityKey, settings.WeightBits, settings.ActivationBits, settings.ProtectedShare, AllocationPass.Tolerance);
+        string allocationKey = AnalysisLock.Key("allocation-v2", sensitivityKey, settings.WeightBits, settings.ActivationBits, settings.ProtectedShare, AllocationPass.Tolerance,
+            settings.PickShortlist);
         var allocation = analysisLock.Allocation(allocationKey);
         if (allocation is null || !Covers(allocation, session))
         {
             var clock = Stopwatch.StartNew();
-            allocation = AllocationPass.Run(session, calibration, sensitivity, phaseProgress, warnings, Log, cancellationToken);
+            var cache = new AllocationCache(analysisLock,
+                AnalysisLock.Key("weight-pick-v1", sensitivityKey, settings.WeightBits, AllocationPass.Tolerance, settings.PickShortlist),
+                AnalysisLock.Key("activation-candidates-v1", sensitivityKey, settings.ActivationBits, settings.ProtectedShare, AllocationPass.Tolerance));
+            allocation = AllocationPass.Run(session, calibration, sensitivity, phaseProgress, warnings, Log, cancellationToken, cache);
             analysisLock.SetAllocation(allocationKey, allocation);
             Log($"allocated bits in {clock.Elapsed.TotalSeconds:0.0} s");
         }

@@ -75,10 +75,14 @@ public static class SensitivityPass
         return new SensitivityResult(result, sizes.Sizes);
     }
 
-    /// <summary>Weight widths a group chooses from: content all candidates, quality those ≥ 4 (the paper's {4, 8}).</summary>
+    /// <summary>
+    /// Weight widths a layer chooses from: content layers all candidates, quality layers those ≥ 4 (the paper's {4, 8}). The
+    /// same for every method: sqnr-only differs from MixDQ only in its metric and its single program, so that the ablation
+    /// measures metric decoupling, not 2-bit ResNet convs that MixDQ never allows.
+    /// </summary>
     public static IReadOnlyList<int> WeightCandidates(CompileSettings settings, LayerGroup group)
     {
-        if (group == LayerGroup.Content || settings.Method == QuantizationMethod.SqnrOnly) return settings.WeightCandidates;
+        if (group == LayerGroup.Content) return settings.WeightCandidates;
         var wide = settings.WeightCandidates.Where(b => b >= 4).ToList();
         return wide.Count > 0 ? wide : settings.WeightCandidates;
     }

@@ -27,6 +27,8 @@ public static class CompileCommandLine
           --calibration-prompts FILE one prompt per line (default: the model folder's calibration_prompts.txt)
           --calibration-count N      calibration prompts used, from the top of the file (default 16)
           --sensitivity-prompts N    images per sensitivity measurement and per candidate of the MSE pick (default 4)
+          --pick-shortlist N         candidates of the MSE pick generated on every sensitivity prompt, the best of a
+                                     latent screen on the first (default 8; 0 = every candidate's images)
           --weight-candidates LIST   content-group weight widths (default 2,4,8; the quality group uses those >= 4)
           --activation-candidates L  activation widths (default 4,8)
           --protected-share X        share of each group's most sensitive activations kept FP16 (default 0.01)
@@ -110,7 +112,7 @@ public static class CompileCommandLine
     {
         var values = new Dictionary<string, string>(StringComparer.Ordinal);
         string[] known = ["--model", "--class", "--out", "--weight-bits", "--activation-bits", "--steps", "--calibration-prompts",
-            "--calibration-count", "--sensitivity-prompts", "--weight-candidates", "--activation-candidates", "--protected-share", "--method",
+            "--calibration-count", "--sensitivity-prompts", "--pick-shortlist", "--weight-candidates", "--activation-candidates", "--protected-share", "--method",
             "--weight-scheme", "--weight-clipping", "--lock", "--report"];
         int i = args.Length > 0 && args[0] == "compile" ? 1 : 0;
         for (; i < args.Length; i++)
@@ -173,6 +175,7 @@ public static class CompileCommandLine
             CalibrationPromptsFile = values.TryGetValue("--calibration-prompts", out var p) && p.Length > 0 ? p : null,
             CalibrationPromptCount = Number("--calibration-count", "CalibrationPromptCount", defaults.CalibrationPromptCount),
             SensitivityPromptCount = Number("--sensitivity-prompts", "SensitivityPrompts", defaults.SensitivityPromptCount),
+            PickShortlist = Number("--pick-shortlist", "PickShortlist", defaults.PickShortlist),
             WeightCandidates = Widths("--weight-candidates", "WeightCandidates") ?? defaults.WeightCandidates,
             ActivationCandidates = Widths("--activation-candidates", "ActivationCandidates") ?? defaults.ActivationCandidates,
             ProtectedShare = Decimal("--protected-share", "ProtectedShare", defaults.ProtectedShare),

@@ -74,7 +74,11 @@ public sealed partial class DiffusionPipeline
         }
     }
 
-    private GeneratedImage GenerateCore(string prompt, GenerationOptions options, IProgress<GenerationProgress>? progress, CancellationToken ct)
+    private GeneratedImage GenerateCore(string prompt, GenerationOptions options, IProgress<GenerationProgress>? progress, CancellationToken ct) =>
+        DecodeCore(DenoiseCore(prompt, options, progress, ct), prompt, options, progress, ct);
+
+    /// <summary>Text encoding and the denoising steps: the final latents (unscaled, as the scheduler leaves them).</summary>
+    private Tensor DenoiseCore(string prompt, GenerationOptions options, IProgress<GenerationProgress>? progress, CancellationToken ct)
     {
         ArgumentNullException.ThrowIfNull(prompt);
         int steps = options.Steps ?? 1;
@@ -111,6 +115,15 @@ public sealed partial class DiffusionPipeline
         progress?.Report(new GenerationProgress("unet", scheduler.Timesteps.Count, scheduler.Timesteps.Count));
         EnsureFinite(latents, "latents");
         dump?.Write("latents", latents);
+        return latents;
+    }
+
+    /// <summary>Latents from <see cref="DenoiseCore"/> → the RGB image.</summary>
+    private GeneratedImage DecodeCore(Tensor latents, string prompt, GenerationOptions options, IProgress<GenerationProgress>? progress, CancellationToken ct)
+    {
+        ArgumentNullException.ThrowIfNull(latents);
+        var dump = options.DumpDirectory is null ? null : new TensorDump(options.DumpDirectory);
+        int steps = options.Steps ?? 1;
 
         // Pixels.
         ct.ThrowIfCancellationRequested();

@@ -1,5 +1,6 @@
 using MixDQ.Runtime.Backends;
 using MixDQ.Runtime.Storage;
+using MixDQ.Runtime.Tensors;
 
 namespace MixDQ.Runtime.Pipelines;
 
@@ -46,6 +47,19 @@ public sealed partial class DiffusionPipeline : IDisposable
     public GeneratedImage Generate(string prompt, GenerationOptions? options = null,
         IProgress<GenerationProgress>? progress = null, CancellationToken cancellationToken = default)
         => GenerateCore(prompt, options ?? new GenerationOptions(), progress, cancellationToken);
+
+    /// <summary>
+    /// The denoised latents of one prompt, not decoded (diffusers' <c>output_type="latent"</c>): what <see cref="Generate(string, GenerationOptions?, IProgress{GenerationProgress}?, CancellationToken)"/>
+    /// decodes. <see cref="DecodeLatents"/> turns them into that image.
+    /// </summary>
+    public Tensor GenerateLatents(string prompt, GenerationOptions? options = null,
+        IProgress<GenerationProgress>? progress = null, CancellationToken cancellationToken = default)
+        => DenoiseCore(prompt, options ?? new GenerationOptions(), progress, cancellationToken);
+
+    /// <summary>Decodes latents from <see cref="GenerateLatents"/> of <paramref name="prompt"/> with the same options (decoder, seed and steps for the image's info).</summary>
+    public GeneratedImage DecodeLatents(Tensor latents, string prompt, GenerationOptions? options = null,
+        IProgress<GenerationProgress>? progress = null, CancellationToken cancellationToken = default)
+        => DecodeCore(latents, prompt, options ?? new GenerationOptions(), progress, cancellationToken);
 
     /// <summary>Generates one image per prompt, in order.</summary>
     public IReadOnlyList<GeneratedImage> Generate(IEnumerable<string> prompts, GenerationOptions? options = null,

@@ -19,8 +19,9 @@ public sealed record BitAllocation(IReadOnlyDictionary<string, int> WeightBits, 
 /// four programs ({weights, activations} × {content, quality}) are solved over the budget split sweep — target
 /// B ∈ linspace(T − 0.3, T, 10) and ratio k (content/quality average) over the paper's grid, B_quality = B·(1+r)/(k·r+1),
 /// B_content = k·B_quality, r = size ratio content/quality — and the distinct candidates are ranked by pixel MSE of the
-/// generated images against FP (float MSE, unlike the reference code's uint8 arithmetic). Before the activation programs,
-/// the most sensitive activation layers (a share of each group) are kept FP16.
+/// generated images against FP (float MSE, unlike the reference code's uint8 arithmetic; <see cref="CandidatePick"/>
+/// screens them on latents first). Before the activation programs, the most sensitive activation layers (a share of each
+/// group) are kept FP16. sqnr-only solves one program over all layers (no groups, no split sweep).
 /// </summary>
 public static class AllocationPass
 {
@@ -30,7 +31,8 @@ public static class AllocationPass
     private static readonly double[] ActivationRatios = BitProgram.Linspace(0.94, 1.09, 20);
 
     public static BitAllocation Run(AnalysisSession session, CalibrationResult? calibration, SensitivityResult? sensitivity,
-        IProgress<AnalysisProgress>? progress, ICollection<MixDQWarning> warnings, Action<string>? log, CancellationToken cancellationToken)
+        IProgress<AnalysisProgress>? progress, ICollection<MixDQWarning> warnings, Action<string>? log, CancellationToken cancellationToken,
+        AllocationCache? cache = null)
     {
         var s = session.Settings;
         var layers = session.Layers;
@@ -41,16 +43,24 @@ public static class AllocationPass
                 s.QuantizesActivations ? layers.ToDictionary(l => l.QualifiedName, _ => (int)s.ActivationBits) : new Dictionary<string, int>(),
                 []);
         }
-        session.Backend.ClearLayers();
-        var reference = session.RunSensitivitySet(cancellationToken);
+        var reference = new Lazy<PickReference>(() => PickReference.Of(session, cancellationToken));
         var noActivations = new Dictionary<string, int>();
 
+        // The weight pick runs with FP activations, so it depends on the weight target alone: a change of the activation
+        // target only reuses it from the lock.
         var weightBits = new Dictionary<string, int>(StringComparer.Ordinal);
-        if (s.QuantizesWeights)
+        if (s.QuantizesWeights && cache?.Get(cache.WeightPickKey) is [var cachedPick])
+        {
+            weightBits = cachedPick;
+            log?.Invoke("weights: the pick for this weight target from the lock file");
+        }
+        else if (s.QuantizesWeights)
         {
             var candidates = Candidates(session, sensitivity!, weights: true, s.WeightBits, layers, warnings);
             log?.Invoke($"weights: {candidates.Count} distinct allocations from the budget sweep");
-            weightBits = Pick(session, calibration, reference, candidates, c => (c, noActivations), "weights", progress, log, cancellationToken);
+            weightBits = CandidatePick.Run(session, reference.Value, s.PickShortlist, candidates, c => Simulation(session, calibration, c, noActivations),
+                "weights", progress, log, cancellationToken);
+            cache?.Set(cache.WeightPickKey, [weightBits]);
         }
 
         var activationBits = new Dictionary<string, int>(StringComparer.Ordinal);
@@ -59,12 +69,20 @@ public static class AllocationPass
         {
             protectedLayers = Protected(session, sensitivity!);
             var open = layers.Where(l => !protectedLayers.Contains(l.QualifiedName)).ToList();
-            var candidates = Candidates(session, sensitivity!, weights: false, s.ActivationBits, open, warnings);
-            foreach (var c in candidates)
-                foreach (var p in protectedLayers) c[p] = 16;
-            log?.Invoke($"activations: {protectedLayers.Count} protected (FP16), {candidates.Count} distinct allocations from the budget sweep");
+            // The activation candidates do not depend on the weights: a change of the weight target only reuses them.
+            var candidates = cache?.Get(cache.ActivationCandidatesKey);
+            string source = candidates is null ? "the budget sweep" : "the budget sweep (from the lock file)";
+            if (candidates is null)
+            {
+                candidates = Candidates(session, sensitivity!, weights: false, s.ActivationBits, open, warnings);
+                foreach (var c in candidates)
+                    foreach (var p in protectedLayers) c[p] = 16;
+                cache?.Set(cache.ActivationCandidatesKey, candidates);
+            }
+            log?.Invoke($"activations: {protectedLayers.Count} protected (FP16), {candidates.Count} distinct allocations from {source}");
             var w = weightBits;
-            activationBits = Pick(session, calibration, reference, candidates, c => (w, c), "activations", progress, log, cancellationToken);
+            activationBits = CandidatePick.Run(session, reference.Value, s.PickShortlist, candidates, c => Simulation(session, calibration, w, c),
+                "activations", progress, log, cancellationToken);
         }
         session.Backend.ClearLayers();
         return new BitAllocation(weightBits, activationBits, protectedLayers);
@@ -90,33 +108,6 @@ public static class AllocationPass
         }
     }
 
-    private static Dictionary<string, int> Pick(AnalysisSession session, CalibrationResult? calibration, IReadOnlyList<AnalysisSample> reference,
-        List<Dictionary<string, int>> candidates, Func<Dictionary<string, int>, (Dictionary<string, int> W, Dictionary<string, int> A)> table,
-        string kind, IProgress<AnalysisProgress>? progress, Action<string>? log, CancellationToken cancellationToken)
-    {
-        if (candidates.Count == 1) return candidates[0];
-        double best = double.PositiveInfinity;
-        int bestIndex = 0;
-        for (int i = 0; i < candidates.Count; i++)
-        {
-            cancellationToken.ThrowIfCancellationRequested();
-            progress?.Report(new AnalysisProgress("pick " + kind, i, candidates.Count));
-            var (w, a) = table(candidates[i]);
-            session.Backend.SetLayers(Simulation(session, calibration, w, a));
-            double mse = SensitivityPass.PixelMse(reference, session.RunSensitivitySet(cancellationToken));
-            if (mse < best)
-            {
-                best = mse;
-                bestIndex = i;
-            }
-        }
-        session.Backend.ClearLayers();
-        session.Backend.TrimCache();
-        progress?.Report(new AnalysisProgress("pick " + kind, candidates.Count, candidates.Count));
-        log?.Invoke(string.Create(CultureInfo.InvariantCulture, $"{kind}: candidate {bestIndex + 1} of {candidates.Count} has the lowest pixel MSE vs FP ({best:0.###})"));
-        return candidates[bestIndex];
-    }
-
     /// <summary>The distinct feasible allocations of the budget sweep, in sweep order.</summary>
     private static List<Dictionary<string, int>> Candidates(AnalysisSession session, SensitivityResult sensitivity, bool weights, double target,
         IReadOnlyList<AnalysisLayer> layers, ICollection<MixDQWarning> warnings)
@@ -132,36 +123,35 @@ public static class AllocationPass
         choicesByGroup.RemoveAll(g => g.Count == 0);
         CheckReachable(choicesByGroup, target, weights);
 
+        // The sweep's programs are independent: solved in parallel (one CP-SAT worker each, so every answer is the same as
+        // sequentially), merged in sweep order, so the candidate list and the plan stay deterministic.
+        var splits = BitProgram.Linspace(target - 0.3, target, BudgetSteps).Reverse()
+            .SelectMany(b => Splits(choicesByGroup, b, weights ? WeightRatios : ActivationRatios)).ToList();
+        var answers = new BitProgramResult[splits.Count][];
+        Parallel.For(0, splits.Count, new ParallelOptions { MaxDegreeOfParallelism = Environment.ProcessorCount }, k =>
+        {
+            answers[k] = new BitProgramResult[choicesByGroup.Count];
+            for (int g = 0; g < choicesByGroup.Count; g++)
+            {
+                answers[k][g] = BitProgram.Solve(choicesByGroup[g], splits[k][g], Tolerance);
+                if (!answers[k][g].Feasible) break;
+            }
+        });
+
         var seen = new HashSet<string>(StringComparer.Ordinal);
         var result = new List<Dictionary<string, int>>();
-        bool warned = false;
-        foreach (double b in BitProgram.Linspace(target - 0.3, target, BudgetSteps).Reverse())
+        foreach (var answer in answers)
         {
-            foreach (var groupTargets in Splits(choicesByGroup, b, weights ? WeightRatios : ActivationRatios))
-            {
-                var assignment = new Dictionary<string, int>(StringComparer.Ordinal);
-                bool feasible = true;
-                for (int g = 0; g < choicesByGroup.Count && feasible; g++)
-                {
-                    var r = BitProgram.Solve(choicesByGroup[g], groupTargets[g], Tolerance);
-                    if (!r.Feasible)
-                    {
-                        feasible = false;
-                        break;
-                    }
-                    if (r.Status != "OPTIMAL" && !warned)
-                    {
-                        warned = true;
-                        warnings.Add(new MixDQWarning(ErrorCodes.AllocationNotProven,
-                            $"the bit-allocation solver returned {r.Status} (not proven optimal) for a {(weights ? "weight" : "activation")} program; the allocation is feasible"));
-                    }
-                    for (int i = 0; i < choicesByGroup[g].Count; i++) assignment[choicesByGroup[g][i].Layer] = r.Widths![i];
-                }
-                if (!feasible) continue;
-                string key = string.Join(",", assignment.OrderBy(kv => kv.Key, StringComparer.Ordinal).Select(kv => kv.Value));
-                if (seen.Add(key)) result.Add(assignment);
-            }
+            if (answer.Any(r => r is null || !r.Feasible)) continue;
+            var assignment = new Dictionary<string, int>(StringComparer.Ordinal);
+            for (int g = 0; g < choicesByGroup.Count; g++)
+                for (int i = 0; i < choicesByGroup[g].Count; i++) assignment[choicesByGroup[g][i].Layer] = answer[g].Widths![i];
+            string key = string.Join(",", assignment.OrderBy(kv => kv.Key, StringComparer.Ordinal).Select(kv => kv.Value));
+            if (seen.Add(key)) result.Add(assignment);
         }
+        if (answers.SelectMany(a => a).FirstOrDefault(r => r is { Feasible: true, Status: not "OPTIMAL" }) is { } unproven)
+            warnings.Add(new MixDQWarning(ErrorCodes.AllocationNotProven,
+                $"the bit-allocation solver returned {unproven.Status} (not proven optimal) for a {(weights ? "weight" : "activation")} program; the allocation is feasible"));
         if (result.Count == 0)
             throw new MixDQException(ErrorCodes.BitBudgetUnreachable,
                 string.Create(CultureInfo.InvariantCulture,
