@@ -14,7 +14,8 @@ namespace MixDQ.Backends.Ilgpu;
 
 /// <summary>
 /// The ILGPU backend: every op of <see cref="IComputeBackend"/> as an ILGPU kernel (shared-memory-tiled implicit GEMM
-/// for linear and conv2d with FP32 or FP16 weights and FP32 accumulation, group-reduced norms, online-softmax attention,
+/// for linear and conv2d with FP32 or FP16 weights and FP32 accumulation; integer linear and conv2d at every plan width
+/// on the stored packed codes, through dp4a or mma.sync tensor-core tiles; group-reduced norms, online-softmax attention,
 /// pointwise and layout kernels), on CUDA or, for tests, ILGPU's CPU accelerator. Weights are uploaded once, at prepare.
 /// Known limitation until tensors can live on a device (issue 14, item 0): <see cref="Tensor"/> is a host float[], so
 /// each op uploads its inputs and downloads its output; the timestep embedding (a [B, dim] table) is computed on the host.
@@ -27,26 +28,38 @@ public sealed class IlgpuBackend : IComputeBackend, IDisposable
     private readonly IlgpuKernelSet _kernels;
     private readonly ConcurrentDictionary<string, IlgpuKernel> _specialized = new();
 
-    private IlgpuBackend(Context context, Accelerator accelerator, IlgpuAcceleratorKind kind)
+    private IlgpuBackend(Context context, Accelerator accelerator, IlgpuAcceleratorKind kind, bool allowTensorCores = true, bool emulateTensorCores = false)
     {
         _context = context;
         _accelerator = accelerator;
         Kind = kind;
         _memory = new DeviceMemory(accelerator);
-        _kernels = new IlgpuKernelSet(accelerator);
+        _kernels = new IlgpuKernelSet(accelerator, allowTensorCores, emulateTensorCores);
     }
 
-    /// <summary>A backend on the first CUDA device; MIXDQ093 when there is none.</summary>
+    /// <summary>
+    /// Tests only: a CPU accelerator with 32-lane warps whose integer GEMMs take the tensor-core path, its m16n8k32 products
+    /// computed by warp shuffles from the same fragments mma.sync would get (everything but the instruction itself).
+    /// </summary>
+    internal static IlgpuBackend CreateCpuAcceleratorWithTensorCorePath()
+    {
+        var (context, accelerator) = IlgpuAccelerators.CreateCpuWithCudaWarps();
+        return new IlgpuBackend(context, accelerator, IlgpuAcceleratorKind.Cpu, emulateTensorCores: true);
+    }
+
+    /// <summary>A backend on the first CUDA device; MIXDQ057 when there is none.</summary>
     public static IlgpuBackend CreateCuda() => Create(IlgpuAcceleratorKind.Cuda);
 
     /// <summary>A backend on ILGPU's CPU accelerator (tests and the CPU rehearsal of gpu-check only: it is slow).</summary>
     public static IlgpuBackend CreateCpuAccelerator() => Create(IlgpuAcceleratorKind.Cpu);
 
-    public static IlgpuBackend Create(IlgpuAcceleratorKind kind)
+    /// <param name="kind">The accelerator.</param>
+    /// <param name="allowTensorCores">False keeps integer GEMMs on dp4a even on an sm_80+ GPU (to compare the two paths).</param>
+    public static IlgpuBackend Create(IlgpuAcceleratorKind kind, bool allowTensorCores = true)
     {
         var created = IlgpuAccelerators.TryCreate(kind)
             ?? throw new MixDQException(ErrorCodes.DeviceUnavailable, "no CUDA device found (is the NVIDIA driver's libcuda.so on the library path?)");
-        return new IlgpuBackend(created.Context, created.Accelerator, kind);
+        return new IlgpuBackend(created.Context, created.Accelerator, kind, allowTensorCores);
     }
 
     public string Name => $"ilgpu-{(Kind == IlgpuAcceleratorKind.Cuda ? "cuda" : "cpu")}";

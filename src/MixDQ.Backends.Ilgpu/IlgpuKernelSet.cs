@@ -9,7 +9,10 @@ namespace MixDQ.Backends.Ilgpu;
 /// <summary>Every kernel of the backend, loaded (and, but for the per-shape GEMMs, JIT-compiled) once per accelerator.</summary>
 internal sealed class IlgpuKernelSet
 {
-    public IlgpuKernelSet(Accelerator accelerator)
+    /// <param name="accelerator">Where the kernels load.</param>
+    /// <param name="allowTensorCores">False keeps the dp4a path on a device that has mma.sync (gpu-check compares both).</param>
+    /// <param name="emulateTensorCores">Tests only: run the tensor-core path's fragment algebra by warp shuffles on a non-CUDA accelerator.</param>
+    public IlgpuKernelSet(Accelerator accelerator, bool allowTensorCores = true, bool emulateTensorCores = false)
     {
         var clock = Stopwatch.StartNew();
         _accelerator = accelerator;
@@ -18,7 +21,7 @@ internal sealed class IlgpuKernelSet
         GemmPacked8 = new GemmLauncher<PackedWeights<Width8>>(accelerator);
         GemmPacked4 = new GemmLauncher<PackedWeights<Width4>>(accelerator);
         GemmPacked2 = new GemmLauncher<PackedWeights<Width2>>(accelerator);
-        TensorCores = UsesTensorCores(accelerator);
+        TensorCores = (allowTensorCores && UsesTensorCores(accelerator)) || emulateTensorCores;
         _integer8 = TensorCores ? IntegerGemmLauncher.Load<Width8, TensorCorePath>(accelerator) : IntegerGemmLauncher.Load<Width8, Dp4aPath>(accelerator);
         _integer4 = TensorCores ? IntegerGemmLauncher.Load<Width4, TensorCorePath>(accelerator) : IntegerGemmLauncher.Load<Width4, Dp4aPath>(accelerator);
         _integer2 = TensorCores ? IntegerGemmLauncher.Load<Width2, TensorCorePath>(accelerator) : IntegerGemmLauncher.Load<Width2, Dp4aPath>(accelerator);

@@ -1,6 +1,5 @@
 using ILGPU;
 using ILGPU.Runtime;
-using ILGPU.Runtime.Cuda;
 using Half = ILGPU.Half;
 
 namespace MixDQ.Backends.Ilgpu.Kernels;
@@ -164,26 +163,13 @@ internal static class ImplicitGemmKernel
 
     private static Float4 Fma(Float4 c, Float4 a, float b)
     {
-        c.X = Fma(a.X, b, c.X);
-        c.Y = Fma(a.Y, b, c.Y);
-        c.Z = Fma(a.Z, b, c.Z);
-        c.W = Fma(a.W, b, c.W);
+        c.X = DeviceMath.Fma(a.X, b, c.X);
+        c.Y = DeviceMath.Fma(a.Y, b, c.Y);
+        c.Z = DeviceMath.Fma(a.Z, b, c.Z);
+        c.W = DeviceMath.Fma(a.W, b, c.W);
         return c;
     }
 
-    /// <summary>
-    /// a·b + c: one fma.rn.f32 on CUDA (ILGPU emits a separate mul.f32 and add.f32 otherwise, which ptxas may or may not
-    /// contract), two roundings elsewhere.
-    /// </summary>
-    public static float Fma(float a, float b, float c)
-    {
-        if (CudaAsm.IsSupported)
-        {
-            CudaAsm.Emit("fma.rn.f32 %0, %1, %2, %3;", out float d, a, b, c);
-            return d;
-        }
-        return a * b + c;
-    }
 
     /// <summary>Writes the four outputs (m, m+16, m+32, m+48) of output channel <paramref name="gn"/>, NCHW.</summary>
     private static void Store(ArrayView<float> y, ArrayView<float> bias, Float4 c, int gm, int gn, int m, int n, int ohw)

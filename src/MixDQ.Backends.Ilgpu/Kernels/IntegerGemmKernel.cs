@@ -36,7 +36,10 @@ public readonly struct Dp4aPath : IIntegerTilePath
     public bool TensorCores => false;
 }
 
-/// <summary>mma.sync.m16n8k32 u8·u8→s32 tiles on CUDA sm_80+ (the host picks this path only there), the portable path elsewhere.</summary>
+/// <summary>
+/// mma.sync.m16n8k32 u8·u8→s32 tiles on CUDA sm_80+ (the host picks this path only there); on other accelerators the same
+/// fragments multiplied through warp shuffles (tests, on a CPU accelerator with 32-lane warps).
+/// </summary>
 public readonly struct TensorCorePath : IIntegerTilePath
 {
     public bool TensorCores => true;
@@ -82,13 +85,15 @@ internal static class IntegerGemmKernel
     }
 
     /// <summary>
-    /// d += A·B on one m16n8k32 tile (u8 codes, s32 sums) through the warp's tensor cores. Fragments as the PTX ISA lays
-    /// them out for .u8 m16n8k32: a0/a2 row g, a1/a3 row g+8, k 4t..4t+3 (a0, a1) and 16+4t.. (a2, a3); b0/b1 column g,
-    /// k 4t.. and 16+4t..; d0/d1 row g, d2/d3 row g+8, columns 2t, 2t+1 (g = lane/4, t = lane mod 4).
-    /// Only reached under CudaAsm.IsSupported on a device the host checked for sm_80.
+    /// d += A·B on one m16n8k32 tile (u8 codes, s32 sums) of the warp. Fragments as the PTX ISA lays them out for .u8
+    /// m16n8k32: a0/a2 row g, a1/a3 row g+8, k 4t..4t+3 (a0, a1) and 16+4t.. (a2, a3); b0/b1 column g, k 4t.. and 16+4t..;
+    /// d0/d1 row g, d2/d3 row g+8, columns 2t, 2t+1 (g = lane/4, t = lane mod 4). On CUDA (a device the host checked for
+    /// sm_80) one <c>mma.sync</c>; elsewhere the same fragment algebra with warp shuffles (needs 32-lane warps), so the
+    /// tiling, fragment loads and output mapping of this path run in tests on ILGPU's CPU accelerator.
     /// </summary>
     private static Int4 Mma(Int4 d, int a0, int a1, int a2, int a3, int b0, int b1)
     {
+        if (!CudaAsm.IsSupported) return MmaByShuffles(d, a0, a1, a2, a3, b0, b1);
         Ref<int> d0 = d.X, d1 = d.Y, d2 = d.Z, d3 = d.W;
         Input<int> ia0 = a0, ia1 = a1, ia2 = a2, ia3 = a3, ib0 = b0, ib1 = b1;
         CudaAsm.EmitRef("mma.sync.aligned.m16n8k32.row.col.s32.u8.u8.s32 {%0,%1,%2,%3}, {%4,%5,%6,%7}, {%8,%9}, {%0,%1,%2,%3};",
@@ -99,6 +104,24 @@ internal static class IntegerGemmKernel
         r.Z = d2.Value;
         r.W = d3.Value;
         return r;
+    }
+
+    /// <summary>The m16n8k32 product of <see cref="Mma"/> from the fragments of the other lanes (every lane of the warp must call it).</summary>
+    private static Int4 MmaByShuffles(Int4 d, int a0, int a1, int a2, int a3, int b0, int b1)
+    {
+        int lane = Warp.LaneIdx, g = lane / 4, tq = lane % 4;
+        for (int src = 0; src < 4; src++)
+        {
+            // Row g (and g+8) of A lives in lanes 4g..4g+3; column c of B in lanes 4c..4c+3; lane 4x+src holds k 4src.. and 16+4src..
+            int rowLane = 4 * g + src, col0Lane = 4 * (2 * tq) + src, col1Lane = 4 * (2 * tq + 1) + src;
+            int ra0 = Warp.Shuffle(a0, rowLane), ra1 = Warp.Shuffle(a1, rowLane), ra2 = Warp.Shuffle(a2, rowLane), ra3 = Warp.Shuffle(a3, rowLane);
+            int b00 = Warp.Shuffle(b0, col0Lane), b10 = Warp.Shuffle(b1, col0Lane), b01 = Warp.Shuffle(b0, col1Lane), b11 = Warp.Shuffle(b1, col1Lane);
+            d.X = Dot4(ra0, b00, Dot4(ra2, b10, d.X));
+            d.Y = Dot4(ra0, b01, Dot4(ra2, b11, d.Y));
+            d.Z = Dot4(ra1, b00, Dot4(ra3, b10, d.Z));
+            d.W = Dot4(ra1, b01, Dot4(ra3, b11, d.W));
+        }
+        return d;
     }
 
     public static void Run<TWidth, TPath>(
@@ -116,7 +139,7 @@ internal static class IntegerGemmKernel
         long rowBytes = PackedCodes.RowBytes<TWidth>(k);
         // A linear layer's rows are K apart: its threads walk k (coalesced loads) and store along n (coalesced [M, N] rows).
         bool linear = kk == 1 && h == 1 && wd == 1;
-        bool mma = CudaAsm.IsSupported && default(TPath).TensorCores;
+        bool mma = default(TPath).TensorCores;
 
         var aTile = SharedMemory.Allocate<int>(TileK4 * TileM); // [q][m]: codes 4q..4q+3 of row m
         var bTile = SharedMemory.Allocate<int>(TileK4 * TileN); // [q][n]
