@@ -19,27 +19,30 @@ internal readonly record struct GemmGeometry(
             (height + 2 * padding - kernelSize) / stride + 1, (width + 2 * padding - kernelSize) / stride + 1, outChannels);
 }
 
-/// <summary>The loaded implicit-GEMM kernel for one weight element type; ILGPU specializes it per distinct geometry.</summary>
-internal sealed class GemmLauncher<TWeight>(Accelerator accelerator) where TWeight : unmanaged, IWeightElement
+/// <summary>The loaded implicit-GEMM kernel for one kind of weights; ILGPU specializes it per distinct geometry.</summary>
+internal sealed class GemmLauncher<TWeights>(Accelerator accelerator) where TWeights : struct, IGemmWeights
 {
-    private readonly Action<KernelConfig, ArrayView<float>, ArrayView<TWeight>, ArrayView<float>, ArrayView<float>, int,
+    private readonly Action<KernelConfig, ArrayView<float>, TWeights, ArrayView<float>, ArrayView<float>, int,
         SpecializedValue<int>, SpecializedValue<int>, SpecializedValue<int>, SpecializedValue<int>, SpecializedValue<int>,
         SpecializedValue<int>, SpecializedValue<int>, SpecializedValue<int>, SpecializedValue<int>> _launch =
-        accelerator.LoadStreamKernel<ArrayView<float>, ArrayView<TWeight>, ArrayView<float>, ArrayView<float>, int,
+        accelerator.LoadStreamKernel<ArrayView<float>, TWeights, ArrayView<float>, ArrayView<float>, int,
             SpecializedValue<int>, SpecializedValue<int>, SpecializedValue<int>, SpecializedValue<int>, SpecializedValue<int>,
             SpecializedValue<int>, SpecializedValue<int>, SpecializedValue<int>, SpecializedValue<int>>(ImplicitGemmKernel.Run);
 
-    public void Launch(GemmGeometry g, ArrayView<float> x, ArrayView<TWeight> w, ArrayView<float> bias, ArrayView<float> y) =>
+    public void Launch(GemmGeometry g, ArrayView<float> x, TWeights w, ArrayView<float> bias, ArrayView<float> y) =>
         _launch(ImplicitGemmKernel.Config(g.Rows, g.OutChannels), x, w, bias, y, g.Batch,
             SpecializedValue.New(g.InChannels), SpecializedValue.New(g.Height), SpecializedValue.New(g.Width),
             SpecializedValue.New(g.KernelSize), SpecializedValue.New(g.Stride), SpecializedValue.New(g.Padding),
             SpecializedValue.New(g.OutHeight), SpecializedValue.New(g.OutWidth), SpecializedValue.New(g.OutChannels));
 }
 
-/// <summary>A layer's weights and bias on the device, uploaded once at prepare, in the element type its precision asks for.</summary>
+/// <summary>A layer's weights and bias on the device, uploaded once at prepare, in the form its precision asks for.</summary>
 internal abstract class DeviceGemmWeights : IDisposable
 {
     public abstract long Bytes { get; }
+
+    /// <summary>The FP row written at token 0 of every sequence (BOS-aware integer layers), else null.</summary>
+    public virtual DeviceBuffer<float>? Bos => null;
 
     public abstract void Run(GemmGeometry g, ArrayView<float> x, ArrayView<float> y);
 
@@ -48,16 +51,17 @@ internal abstract class DeviceGemmWeights : IDisposable
     /// <summary>Uploads [out, in·k·k] weights (FP16 when <paramref name="fp16"/>) and the bias (zeros when absent).</summary>
     public static DeviceGemmWeights Upload(IlgpuKernelSet kernels, DeviceMemory memory, float[] weight, float[]? bias, int outChannels, bool fp16) =>
         fp16
-            ? new DeviceGemmWeights<Fp16Weight>(kernels.GemmFp16, memory.Upload(Array.ConvertAll(weight, v => new Fp16Weight(v))), memory.Upload(bias ?? new float[outChannels]))
-            : new DeviceGemmWeights<Fp32Weight>(kernels.GemmFp32, memory.Upload(Array.ConvertAll(weight, v => new Fp32Weight(v))), memory.Upload(bias ?? new float[outChannels]));
+            ? new DenseGemmWeights<Fp16Weight>(kernels.GemmFp16, memory.Upload(Array.ConvertAll(weight, v => new Fp16Weight(v))), memory.Upload(bias ?? new float[outChannels]))
+            : new DenseGemmWeights<Fp32Weight>(kernels.GemmFp32, memory.Upload(Array.ConvertAll(weight, v => new Fp32Weight(v))), memory.Upload(bias ?? new float[outChannels]));
 }
 
-internal sealed class DeviceGemmWeights<TWeight>(GemmLauncher<TWeight> launcher, DeviceBuffer<TWeight> weight, DeviceBuffer<float> bias)
-    : DeviceGemmWeights where TWeight : unmanaged, IWeightElement
+internal sealed class DenseGemmWeights<TElement>(GemmLauncher<DenseWeights<TElement>> launcher, DeviceBuffer<TElement> weight, DeviceBuffer<float> bias)
+    : DeviceGemmWeights where TElement : unmanaged, IWeightElement
 {
-    public override long Bytes => weight.Length * System.Runtime.CompilerServices.Unsafe.SizeOf<TWeight>() + bias.Length * sizeof(float);
+    public override long Bytes => weight.Length * System.Runtime.CompilerServices.Unsafe.SizeOf<TElement>() + bias.Length * sizeof(float);
 
-    public override void Run(GemmGeometry g, ArrayView<float> x, ArrayView<float> y) => launcher.Launch(g, x, weight.View, bias.View, y);
+    public override void Run(GemmGeometry g, ArrayView<float> x, ArrayView<float> y) =>
+        launcher.Launch(g, x, new DenseWeights<TElement> { Values = weight.View }, bias.View, y);
 
     public override void Dispose()
     {

@@ -23,6 +23,16 @@ public static class IlgpuAccelerators
     /// </summary>
     private static CPUDevice TestCpuDevice => new(numThreadsPerWarp: 4, numWarpsPerMultiprocessor: 64, numMultiprocessors: 1);
 
+    /// <summary>A CPU device with CUDA's 32-lane warps (8 per group of 256), for kernels that shuffle across a whole warp.</summary>
+    private static CPUDevice WarpOf32CpuDevice => new(numThreadsPerWarp: 32, numWarpsPerMultiprocessor: 8, numMultiprocessors: 1);
+
+    /// <summary>A CPU accelerator whose warps have 32 lanes (tests of warp-level fragment code).</summary>
+    internal static (Context Context, Accelerator Accelerator) CreateCpuWithCudaWarps()
+    {
+        var cpu = Context.Create(b => b.CPU(WarpOf32CpuDevice).EnableAlgorithms());
+        return (cpu, cpu.CreateCPUAccelerator(0, CPUAcceleratorMode.Parallel));
+    }
+
     /// <summary>True when the CUDA driver is loadable and reports at least one device.</summary>
     public static bool IsCudaAvailable()
     {

@@ -14,7 +14,8 @@ namespace MixDQ.Backends.Ilgpu;
 
 /// <summary>
 /// The ILGPU backend: every op of <see cref="IComputeBackend"/> as an ILGPU kernel (shared-memory-tiled implicit GEMM
-/// for linear and conv2d with FP32 or FP16 weights and FP32 accumulation, group-reduced norms, online-softmax attention,
+/// for linear and conv2d with FP32 or FP16 weights and FP32 accumulation; integer linear and conv2d at every plan width
+/// on the stored packed codes, through dp4a or mma.sync tensor-core tiles; group-reduced norms, online-softmax attention,
 /// pointwise and layout kernels), on CUDA or, for tests, ILGPU's CPU accelerator. Weights are uploaded once, at prepare.
 /// Known limitation until tensors can live on a device (issue 14, item 0): <see cref="Tensor"/> is a host float[], so
 /// each op uploads its inputs and downloads its output; the timestep embedding (a [B, dim] table) is computed on the host.
@@ -27,26 +28,38 @@ public sealed class IlgpuBackend : IComputeBackend, IDisposable
     private readonly IlgpuKernelSet _kernels;
     private readonly ConcurrentDictionary<string, IlgpuKernel> _specialized = new();
 
-    private IlgpuBackend(Context context, Accelerator accelerator, IlgpuAcceleratorKind kind)
+    private IlgpuBackend(Context context, Accelerator accelerator, IlgpuAcceleratorKind kind, bool allowTensorCores = true, bool emulateTensorCores = false)
     {
         _context = context;
         _accelerator = accelerator;
         Kind = kind;
         _memory = new DeviceMemory(accelerator);
-        _kernels = new IlgpuKernelSet(accelerator);
+        _kernels = new IlgpuKernelSet(accelerator, allowTensorCores, emulateTensorCores);
     }
 
-    /// <summary>A backend on the first CUDA device; MIXDQ093 when there is none.</summary>
+    /// <summary>
+    /// Tests only: a CPU accelerator with 32-lane warps whose integer GEMMs take the tensor-core path, its m16n8k32 products
+    /// computed by warp shuffles from the same fragments mma.sync would get (everything but the instruction itself).
+    /// </summary>
+    internal static IlgpuBackend CreateCpuAcceleratorWithTensorCorePath()
+    {
+        var (context, accelerator) = IlgpuAccelerators.CreateCpuWithCudaWarps();
+        return new IlgpuBackend(context, accelerator, IlgpuAcceleratorKind.Cpu, emulateTensorCores: true);
+    }
+
+    /// <summary>A backend on the first CUDA device; MIXDQ057 when there is none.</summary>
     public static IlgpuBackend CreateCuda() => Create(IlgpuAcceleratorKind.Cuda);
 
     /// <summary>A backend on ILGPU's CPU accelerator (tests and the CPU rehearsal of gpu-check only: it is slow).</summary>
     public static IlgpuBackend CreateCpuAccelerator() => Create(IlgpuAcceleratorKind.Cpu);
 
-    public static IlgpuBackend Create(IlgpuAcceleratorKind kind)
+    /// <param name="kind">The accelerator.</param>
+    /// <param name="allowTensorCores">False keeps integer GEMMs on dp4a even on an sm_80+ GPU (to compare the two paths).</param>
+    public static IlgpuBackend Create(IlgpuAcceleratorKind kind, bool allowTensorCores = true)
     {
         var created = IlgpuAccelerators.TryCreate(kind)
             ?? throw new MixDQException(ErrorCodes.DeviceUnavailable, "no CUDA device found (is the NVIDIA driver's libcuda.so on the library path?)");
-        return new IlgpuBackend(created.Context, created.Accelerator, kind);
+        return new IlgpuBackend(created.Context, created.Accelerator, kind, allowTensorCores);
     }
 
     public string Name => $"ilgpu-{(Kind == IlgpuAcceleratorKind.Cuda ? "cuda" : "cpu")}";
@@ -94,24 +107,52 @@ public sealed class IlgpuBackend : IComputeBackend, IDisposable
         DeviceGemmWeights.Upload(_kernels, _memory, weight.Data, bias?.Data, outChannels, fp16: layer.Precision.WeightBits == 16);
 
     /// <summary>
-    /// W8A8 linear layers with one input grid and no BOS row (<see cref="DeviceW8A8Weights"/>); every other integer layer
-    /// is refused with MIXDQ091 (no W4A8, W2A8, weight-only or integer conv2d kernel yet).
+    /// Integer linear layers at every width the plan gives (W8/W4/W2 × A8/A4 through the integer GEMM, weight-only WxA16
+    /// through the FP GEMM reading packed codes), with one or two input runs and an optional BOS row.
     /// </summary>
     public IPreparedLinear PrepareQuantizedLinear(LayerInfo layer, QuantizedLayer weights, Tensor? bias)
     {
-        ArgumentNullException.ThrowIfNull(weights);
-        if (bias is not null) CpuChecks.Length(nameof(PrepareQuantizedLinear), nameof(bias), bias, weights.Weight.Rows);
-        return new IlgpuPreparedLinear(layer, weights.Weight.RowLength, weights.Weight.Rows,
-            DeviceW8A8Weights.Upload(_kernels, _memory, layer, weights, bias?.Data, Name));
+        const string op = nameof(PrepareQuantizedLinear);
+        CpuChecks.NotNull(op, nameof(layer), layer);
+        CpuChecks.True(layer.WeightShape.Length is 2 or 4, op, nameof(layer), $"expected a weight [out, in] (or [out, in, 1, 1]), got {Tensor.FormatShape(layer.WeightShape)} for {layer.QualifiedName}");
+        int n = layer.WeightShape[0], k = (int)(layer.ParameterCount / Math.Max(1, n));
+        IntegerPrecisions.Check(layer, weights, n, k, k, Name);
+        if (bias is not null) CpuChecks.Length(op, nameof(bias), bias, n);
+        return new IlgpuPreparedLinear(layer, k, n, DeviceQuantizedWeights.Upload(_kernels, _memory, layer, weights, bias?.Data, 1, Name));
     }
 
-    /// <summary>Floating-point layers (FP32 weights, or FP16 weights at 16-bit weight precision; FP32 accumulation) and W8A8 linear layers.</summary>
-    public bool Supports(KernelSpec spec) => spec.Precision.IsFloat || (spec.Op == LayerKind.Linear && spec.Precision == new LayerPrecision(8, 8));
+    /// <summary>Integer conv2d (implicit GEMM over in·k·k codes per output channel) at every width <see cref="PrepareQuantizedLinear"/> takes.</summary>
+    public IPreparedConv2d PrepareQuantizedConv2d(LayerInfo layer, QuantizedLayer weights, Tensor? bias, int stride, int padding)
+    {
+        const string op = nameof(PrepareQuantizedConv2d);
+        CpuChecks.NotNull(op, nameof(layer), layer);
+        var shape = layer.WeightShape;
+        CpuChecks.True(shape.Length == 4 && shape[0] >= 1 && shape[1] >= 1 && shape[2] >= 1 && shape[3] == shape[2], op, nameof(layer),
+            $"expected a square kernel [out, in, k, k], got {Tensor.FormatShape(shape)} for {layer.QualifiedName}");
+        CpuChecks.Positive(op, nameof(stride), stride);
+        CpuChecks.True(padding >= 0, op, nameof(padding), $"must be ≥ 0, got {padding}");
+        int cout = shape[0], cin = shape[1], ks = shape[2];
+        IntegerPrecisions.Check(layer, weights, cout, cin * ks * ks, cin, Name);
+        if (bias is not null) CpuChecks.Length(op, nameof(bias), bias, cout);
+        return new IlgpuPreparedConv2d(layer, cin, cout, ks, stride, padding,
+            DeviceQuantizedWeights.Upload(_kernels, _memory, layer, weights, bias?.Data, ks * ks, Name));
+    }
+
+    /// <summary>
+    /// Float layers (FP32, or FP16 weights at 16-bit weight precision; FP32 accumulation) and every integer precision of
+    /// the plan format (<see cref="IntegerPrecisions.IsKnown"/>), linear and conv2d. What prepare still refuses (MIXDQ091)
+    /// is layout, not precision: more than two input runs, or a run deeper than INT32 sums allow.
+    /// </summary>
+    public bool Supports(KernelSpec spec) => spec.Precision.IsFloat || IntegerPrecisions.IsKnown(spec.Precision);
+
+    /// <summary>True when integer GEMMs run mma.sync tensor-core tiles (CUDA sm_80+), false for dp4a / the portable path.</summary>
+    public bool UsesTensorCores => _kernels.TensorCores;
 
     public Tensor Linear(IPreparedLinear layer, Tensor x)
     {
         var l = CheckLinear(layer, x);
-        return RunGemm(l.Weights, GemmGeometry.Linear(x.Length / l.InFeatures, l.InFeatures, l.OutFeatures), x, LinearOutputShape(x, l.OutFeatures));
+        int tokens = x.Rank >= 2 ? x.Dim(-2) : 1;
+        return RunGemm(l.Weights, GemmGeometry.Linear(x.Length / l.InFeatures, l.InFeatures, l.OutFeatures), x, LinearOutputShape(x, l.OutFeatures), tokens);
     }
 
     public Tensor Conv2d(IPreparedConv2d layer, Tensor x)
@@ -138,28 +179,42 @@ public sealed class IlgpuBackend : IComputeBackend, IDisposable
             ? GemmGeometry.Linear(0, spec.WeightShape[1], spec.WeightShape[0])
             : GemmGeometry.Conv(0, spec.InputShape[1], spec.InputShape[2], spec.InputShape[3], spec.WeightShape[2], spec.Stride, spec.Padding, spec.WeightShape[0]);
         var clock = Stopwatch.StartNew();
-        using (var x = _memory.Allocate<float>(1))
-        using (var y = _memory.Allocate<float>(1))
-        using (var bias = _memory.Allocate<float>(1))
-        {
-            if (!spec.Precision.IsFloat)
-            {
-                using var codes = _memory.Allocate<int>(1);
-                DeviceW8A8Weights.Launch(_kernels, g, codes.View, codes.View, bias.View, codes.View, codes.View, bias.View, y.View, 1f, 0);
-            }
-            else if (spec.Precision.WeightBits == 16)
-            {
-                using var w = _memory.Allocate<Fp16Weight>(1);
-                _kernels.GemmFp16.Launch(g, x.View, w.View, bias.View, y.View);
-            }
-            else
-            {
-                using var w = _memory.Allocate<Fp32Weight>(1);
-                _kernels.GemmFp32.Launch(g, x.View, w.View, bias.View, y.View);
-            }
-            _accelerator.Synchronize();
-        }
+        Warm(spec.Precision, g);
+        _accelerator.Synchronize();
         return new IlgpuKernel(spec, clock.Elapsed);
+    }
+
+    /// <summary>Launches the kernel of <paramref name="precision"/> and geometry <paramref name="g"/> (batch 0) on one-element buffers: ILGPU compiles it, nothing runs.</summary>
+    private void Warm(LayerPrecision precision, GemmGeometry g)
+    {
+        using var x = _memory.Allocate<float>(1);
+        using var y = _memory.Allocate<float>(1);
+        using var floats = _memory.Allocate<float>(1);
+        using var bytes = _memory.Allocate<byte>(1);
+        using var ints = _memory.Allocate<int>(1);
+        if (precision.IsFloat && precision.WeightBits == 16)
+        {
+            using var w = _memory.Allocate<Fp16Weight>(1);
+            _kernels.GemmFp16.Launch(g, x.View, new DenseWeights<Fp16Weight> { Values = w.View }, floats.View, y.View);
+        }
+        else if (precision.IsFloat)
+        {
+            using var w = _memory.Allocate<Fp32Weight>(1);
+            _kernels.GemmFp32.Launch(g, x.View, new DenseWeights<Fp32Weight> { Values = w.View }, floats.View, y.View);
+        }
+        else if (IntegerPrecisions.IsWeightOnly(precision))
+        {
+            switch (precision.WeightBits)
+            {
+                case 8: _kernels.GemmPacked8.Launch(g, x.View, new PackedWeights<Width8> { Codes = bytes.View, Scales = floats.View, Zeros = ints.View }, floats.View, y.View); break;
+                case 4: _kernels.GemmPacked4.Launch(g, x.View, new PackedWeights<Width4> { Codes = bytes.View, Scales = floats.View, Zeros = ints.View }, floats.View, y.View); break;
+                default: _kernels.GemmPacked2.Launch(g, x.View, new PackedWeights<Width2> { Codes = bytes.View, Scales = floats.View, Zeros = ints.View }, floats.View, y.View); break;
+            }
+        }
+        else
+        {
+            _kernels.IntegerGemm(precision.WeightBits).Launch(g, bytes.View, bytes.View, ints.View, floats.View, y.View, default);
+        }
     }
 
     public Tensor Linear(IPreparedLinear layer, Tensor x, IKernel kernel)
@@ -210,12 +265,14 @@ public sealed class IlgpuBackend : IComputeBackend, IDisposable
         return shape;
     }
 
-    private Tensor RunGemm(DeviceGemmWeights weights, GemmGeometry g, Tensor x, int[] outputShape)
+    private Tensor RunGemm(DeviceGemmWeights weights, GemmGeometry g, Tensor x, int[] outputShape, int tokens = 1)
     {
         if (g.Rows == 0 || g.OutChannels == 0) return Tensor.Zeros(outputShape);
         using var dx = _memory.Upload(x.Data);
         using var dy = _memory.Allocate<float>((long)g.Rows * g.OutChannels);
         weights.Run(g, dx.View, dy.View);
+        if (weights.Bos is { } bos && tokens > 0)
+            _kernels.BosRows(new Index1D(g.Rows / tokens * g.OutChannels), dy.View, bos.View, g.OutChannels, tokens);
         return Download(dy, outputShape);
     }
 

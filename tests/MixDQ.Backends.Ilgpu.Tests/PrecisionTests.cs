@@ -8,7 +8,7 @@ using Xunit.Abstractions;
 
 namespace MixDQ.Backends.Ilgpu.Tests;
 
-/// <summary>The FP16-weight GEMM and the W8A8 kernel on the CPU accelerator (the portable path of dp4a), and what the backend refuses.</summary>
+/// <summary>The FP16-weight GEMM and the integer kernel on the CPU accelerator (the portable path of dp4a), and what the backend refuses.</summary>
 [Collection(CpuAcceleratorCollection.Name)]
 public class PrecisionTests(ITestOutputHelper output)
 {
@@ -53,15 +53,22 @@ public class PrecisionTests(ITestOutputHelper output)
     }
 
     [Fact]
-    public void Integer_layers_without_a_kernel_are_refused_with_MIXDQ091()
+    public void Every_integer_precision_is_supported_and_layouts_without_a_kernel_are_refused_with_MIXDQ091()
     {
-        var w = BackendOpCases.Rand(new Random(1), 8, 16);
-        var w4 = new QuantizedLayer(WeightQuantizer.Quantize(w.Data, 8, 16, 4), [new InputQuantSegment(16, ActivationQuantParams.FromRange(-1, 1, 8))]);
-        var info = new LayerInfo("test", "w4a8", LayerKind.Linear, [8, 16], new LayerPrecision(4, 8));
-        var e = Assert.Throws<MixDQException>(() => Backend.PrepareQuantizedLinear(info, w4, null));
+        foreach (var p in new LayerPrecision[] { new(8, 8), new(4, 8), new(2, 8), new(8, 4), new(4, 4), new(8, 16), new(4, 16), new(2, 16) })
+        {
+            Assert.True(Backend.Supports(new KernelSpec(LayerKind.Linear, [8, 16], [1, 16], p)), $"{p} linear");
+            Assert.True(Backend.Supports(new KernelSpec(LayerKind.Conv2d, [8, 16, 3, 3], [1, 16, 4, 4], p, 1, 1)), $"{p} conv2d");
+        }
+        Assert.False(Backend.Supports(new KernelSpec(LayerKind.Linear, [8, 16], [1, 16], new LayerPrecision(3, 8))));
+
+        // Three input runs: the kernel folds one or two per call.
+        var w = BackendOpCases.Rand(new Random(1), 8, 12);
+        var grid = ActivationQuantParams.FromRange(-1, 1, 8);
+        var threeRuns = new QuantizedLayer(WeightQuantizer.Quantize(w.Data, 8, 12, 4), [new(4, grid), new(4, grid), new(4, grid)]);
+        var info = new LayerInfo("test", "w4a8", LayerKind.Linear, [8, 12], new LayerPrecision(4, 8));
+        var e = Assert.Throws<MixDQException>(() => Backend.PrepareQuantizedLinear(info, threeRuns, null));
         Assert.Equal(ErrorCodes.PrecisionNotSupported, e.Code);
-        Assert.Contains("4-bit weights", e.Message);
-        Assert.False(Backend.Supports(new KernelSpec(LayerKind.Linear, [8, 16], [1, 16], info.Precision)));
-        Assert.False(Backend.Supports(new KernelSpec(LayerKind.Conv2d, [8, 16, 1, 1], [1, 16, 2, 2], new LayerPrecision(8, 8))));
+        Assert.Contains("3 input quantizer runs", e.Message);
     }
 }

@@ -31,20 +31,62 @@ public class PtxCompilationTests(ITestOutputHelper output)
     private static MethodInfo Kernel(Type type, string name) =>
         type.GetMethod(name, BindingFlags.Public | BindingFlags.NonPublic | BindingFlags.Static) ?? throw new MissingMethodException(type.Name, name);
 
-    [Fact]
-    public void W8A8_kernel_emits_dp4a_guarded_by_IsSupported()
+    [Theory]
+    [InlineData(typeof(Width8))]
+    [InlineData(typeof(Width4))]
+    [InlineData(typeof(Width2))]
+    public void Integer_gemm_emits_dp4a_guarded_by_IsSupported(Type width)
     {
-        string ptx = Compile(Kernel(typeof(IntegerGemmKernel), nameof(IntegerGemmKernel.W8A8Linear)), explicitlyGrouped: true);
-        output.WriteLine(string.Join('\n', ptx.Split('\n').Where(l => l.Contains("dp4a") || l.Contains(".target") || l.Contains(".version"))));
+        var kernel = Kernel(typeof(IntegerGemmKernel), nameof(IntegerGemmKernel.Run)).MakeGenericMethod(width, typeof(Dp4aPath));
+        string ptx = Compile(kernel, explicitlyGrouped: true);
+        output.WriteLine($"{width.Name}: {CountOf(ptx, "dp4a.u32.u32")} dp4a.u32.u32, {CountOf(ptx, "mma.sync")} mma.sync, {CountOf(ptx, "ld.global.u8")} ld.global.u8");
         Assert.Contains(".target sm_80", ptx);
-        // Both dot products of the inner loop (x·w and the Σx row sum) go through the inline instruction.
-        Assert.True(CountOf(ptx, "dp4a.u32.u32") >= 2, "dp4a.u32.u32 missing from the W8A8 kernel's PTX");
+        // The 4×4 block's 16 dot products and its 4 row sums go through the inline instruction.
+        Assert.True(CountOf(ptx, "dp4a.u32.u32") >= 20, "dp4a.u32.u32 missing from the integer kernel's PTX");
+        Assert.DoesNotContain("mma.sync", ptx);
         Assert.Contains("bar.sync", ptx);
     }
 
     [Theory]
-    [InlineData(typeof(Fp32Weight))]
-    [InlineData(typeof(Fp16Weight))]
+    [InlineData(typeof(Width8))]
+    [InlineData(typeof(Width4))]
+    [InlineData(typeof(Width2))]
+    public void Tensor_core_path_emits_mma_sync_m16n8k32(Type width)
+    {
+        var kernel = Kernel(typeof(IntegerGemmKernel), nameof(IntegerGemmKernel.Run)).MakeGenericMethod(width, typeof(TensorCorePath));
+        string ptx = Compile(kernel, explicitlyGrouped: true);
+        const string mma = "mma.sync.aligned.m16n8k32.row.col.s32.u8.u8.s32";
+        output.WriteLine(string.Join('\n', ptx.Split('\n').Where(l => l.Contains("mma.sync")).Take(2)));
+        output.WriteLine($"{width.Name}: {CountOf(ptx, mma)} {mma}, {CountOf(ptx, "dp4a.u32.u32")} dp4a (row sums and the portable branch)");
+        // Four m16n8 fragments per warp per k32 step; the dp4a branch stays for a CUDA device without tensor cores.
+        Assert.Equal(4, CountOf(ptx, mma));
+        Assert.True(CountOf(ptx, "dp4a.u32.u32") >= 20);
+    }
+
+    [Fact]
+    public void Float_gemm_uses_fma()
+    {
+        var kernel = Kernel(typeof(ImplicitGemmKernel), nameof(ImplicitGemmKernel.Run)).MakeGenericMethod(typeof(DenseWeights<Fp32Weight>));
+        string ptx = Compile(kernel, explicitlyGrouped: true);
+        output.WriteLine($"{CountOf(ptx, "fma.rn.f32")} fma.rn.f32, {CountOf(ptx, "mul.f32")} mul.f32");
+        Assert.True(CountOf(ptx, "fma.rn.f32") >= 16, "the 4×4 register block's inner step should be 16 fma.rn.f32");
+    }
+
+    [Fact]
+    public void Activation_codes_divide_with_ieee_rounding()
+    {
+        // The CPU backend divides x / s exactly (not a reciprocal multiply); an approximate division could move a code at a tie.
+        string ptx = Compile(Kernel(typeof(IntegerGemmKernel), nameof(IntegerGemmKernel.QuantizeInput)), explicitlyGrouped: false);
+        output.WriteLine(string.Join('\n', ptx.Split('\n').Where(l => l.Contains("div") || l.Contains("cvt.rni"))));
+        Assert.Contains("div.rn.f32", ptx);
+        Assert.DoesNotContain("div.approx", ptx);
+    }
+
+    [Theory]
+    [InlineData(typeof(DenseWeights<Fp32Weight>))]
+    [InlineData(typeof(DenseWeights<Fp16Weight>))]
+    [InlineData(typeof(PackedWeights<Width4>))]
+    [InlineData(typeof(PackedWeights<Width2>))]
     public void Implicit_gemm_compiles_with_shared_tiles(Type weight)
     {
         var kernel = Kernel(typeof(ImplicitGemmKernel), nameof(ImplicitGemmKernel.Run)).MakeGenericMethod(weight);
@@ -53,14 +95,14 @@ public class PtxCompilationTests(ITestOutputHelper output)
         Assert.Contains(".shared", ptx);
         Assert.Contains("bar.sync", ptx);
         Assert.True(CountOf(ptx, "ld.shared") >= 8, "the 4x4 register tile should read A and B from shared memory");
-        if (weight == typeof(Fp16Weight)) Assert.Contains("cvt.f32.f16", ptx); // FP16 weights widened to FP32 for the FP32 accumulation
+        if (weight == typeof(DenseWeights<Fp16Weight>)) Assert.Contains("cvt.f32.f16", ptx); // FP16 weights widened to FP32 for the FP32 accumulation
     }
 
     public static IEnumerable<object[]> OtherKernels() =>
     [
         [typeof(NormKernel), nameof(NormKernel.Run), true],
         [typeof(AttentionKernel), nameof(AttentionKernel.Run), true],
-        [typeof(IntegerGemmKernel), nameof(IntegerGemmKernel.QuantizeActivations), false],
+        [typeof(IntegerGemmKernel), nameof(IntegerGemmKernel.QuantizeInput), false],
         .. typeof(ElementwiseKernels).GetMethods(BindingFlags.Public | BindingFlags.Static)
             .Where(m => m.DeclaringType == typeof(ElementwiseKernels)).Select(m => new object[] { typeof(ElementwiseKernels), m.Name, false }),
     ];

@@ -93,6 +93,44 @@ public class GenerateCommandTests(TinyModelsFixture models) : IClassFixture<Tiny
         Assert.False(File.Exists(tmp.File("o.png")));
     }
 
+    [Fact]
+    public void Device_cpu_runs_the_cpu_backend()
+    {
+        using var tmp = RepoPaths.NewTempDir();
+        var (exit, output, err) = CliHarness.Run("generate", "--model", models.Sd, "--prompt", "x", "--steps", "1", "--device", "cpu", "--out", tmp.File("o.png"));
+        Assert.True(exit == 0, err);
+        Assert.Contains("cpu backend", output);
+    }
+
+    [Fact]
+    public void Device_cuda_without_a_gpu_is_MIXDQ057_before_any_work()
+    {
+        using var tmp = RepoPaths.NewTempDir();
+        var (exit, output, err) = CliHarness.Run("generate", "--model", models.Sd, "--prompt", "x", "--steps", "1", "--device", "cuda", "--out", tmp.File("o.png"));
+        if (MixDQ.Runtime.Backends.MixDQDevice.IsCudaAvailable)
+        {
+            // On a GPU machine the same command runs the ILGPU backend.
+            Assert.True(exit == 0, err);
+            Assert.Contains("ilgpu-cuda backend", output);
+            return;
+        }
+        Assert.Equal(2, exit);
+        Assert.StartsWith("error MIXDQ057", err.Trim());
+        Assert.Contains("cuda", err);
+        Assert.DoesNotContain("   at ", err);
+        Assert.False(File.Exists(tmp.File("o.png")));
+    }
+
+    [Fact]
+    public void Unknown_device_is_MIXDQ050()
+    {
+        using var tmp = RepoPaths.NewTempDir();
+        var (exit, _, err) = CliHarness.Run("generate", "--model", models.Sd, "--prompt", "x", "--device", "tpu", "--out", tmp.File("o.png"));
+        Assert.Equal(2, exit);
+        Assert.StartsWith("error MIXDQ050", err.Trim());
+        Assert.Contains("cpu, cuda or auto", err);
+    }
+
     [Theory]
     [InlineData(ModelFamily.StableDiffusion)]
     [InlineData(ModelFamily.StableDiffusionXL)]

@@ -9,6 +9,7 @@ using MixDQ.Runtime.Diagnostics;
 using MixDQ.Runtime.Models.Configs;
 using MixDQ.Runtime.Models;
 using MixDQ.Runtime.Pipelines;
+using MixDQ.Runtime.Quantization;
 using MixDQ.Runtime.Tensors;
 using MixDQ.Runtime.Tests.ComputeBackends;
 
@@ -67,12 +68,19 @@ namespace MixDQ.GpuCheck
             return new CheckOptions(accelerator, Value("--unet", "sd-turbo"), int.Parse(Value("--iterations", "20"), CultureInfo.InvariantCulture),
                 Value("--model", Path.Combine("samples", "models", "tiny-shapes")), Value("--out", "gpu-check-out"),
                 [.. Value("--sections", "ops,tinyshapes,unet").Split(',')],
-                [.. Value("--precisions", "fp32,fp16").Split(',').Select(p => p switch
-                {
-                    "fp32" => LayerPrecision.Fp32,
-                    "fp16" => LayerPrecision.Fp16,
-                    _ => throw new ArgumentException($"--precisions {p}: fp32 or fp16 (integer UNet plans need the quantized loader path)"),
-                })]);
+                [.. Value("--precisions", "fp16,w8a8,w4a8").Split(',').Select(ParsePrecision)]);
+        }
+
+        /// <summary>fp32, fp16, or wXaY (an integer precision of the plan format, e.g. w8a8, w4a8, w4a16).</summary>
+        private static LayerPrecision ParsePrecision(string text)
+        {
+            if (text == "fp32") return LayerPrecision.Fp32;
+            if (text == "fp16") return LayerPrecision.Fp16;
+            var parts = text.TrimStart('w').Split('a');
+            if (text.StartsWith('w') && parts.Length == 2 && int.TryParse(parts[0], CultureInfo.InvariantCulture, out int wb) && int.TryParse(parts[1], CultureInfo.InvariantCulture, out int ab)
+                && IntegerPrecisions.IsKnown(new LayerPrecision(wb, ab)))
+                return new LayerPrecision(wb, ab);
+            throw new ArgumentException($"--precisions {text}: fp32, fp16 or wXaY (w8a8, w4a8, w2a8, w8a4, w4a16, ...)");
         }
     }
 
@@ -109,38 +117,59 @@ namespace MixDQ.GpuCheck
         }
     }
 
-    /// <summary>Every case of the runtime's op table on the ILGPU backend and the CPU backend, pass/fail per op.</summary>
+    /// <summary>
+    /// Every case of the runtime's op table on the ILGPU backend and the CPU backend, pass/fail per op; integer cases (the
+    /// precision axis) get one row per op and precision, named by the tile path that ran them, and on a GPU with tensor
+    /// cores the integer cases run a second time on the dp4a path.
+    /// </summary>
     internal static class OpHarness
     {
         public static void Run(IlgpuBackend backend, ResultTable table)
         {
             var cpu = new CpuBackend();
-            foreach (var op in BackendOpCases.All.GroupBy(c => c.Op))
+            foreach (var op in BackendOpCases.All.GroupBy(Key))
+                Row(table, backend, cpu, op.Key, op.ToList());
+            if (backend.UsesTensorCores)
             {
-                double worst = 0;
-                var failures = new List<string>();
-                foreach (var c in op)
-                {
-                    try
-                    {
-                        var expected = c.Setup(Seed(c))(cpu);
-                        var actual = c.Setup(Seed(c))(backend);
-                        double error = expected.SameShape(actual) ? Error(expected.Data, actual.Data) : double.PositiveInfinity;
-                        worst = Math.Max(worst, error);
-                        if (!(error <= Math.Max(c.Tolerance, 1e-6))) failures.Add($"{c.Name} ({error:G3})");
-                    }
-                    catch (Exception e) when (e is not OutOfMemoryException)
-                    {
-                        failures.Add($"{c.Name} ({e.GetType().Name}: {e.Message})");
-                    }
-                }
-                table.Add($"op {op.Key}", failures.Count == 0 ? "pass" : "FAIL",
-                    $"{op.Count()} cases, max normalised error vs cpu {worst:G3}" + (failures.Count > 0 ? "; failed: " + string.Join("; ", failures) : ""));
+                using var dp4a = IlgpuBackend.Create(backend.Kind, allowTensorCores: false);
+                foreach (var op in BackendOpCases.All.Where(c => c.SpecOf is not null).GroupBy(Key))
+                    Row(table, dp4a, cpu, op.Key, op.ToList());
             }
             RunW8A8(backend, table);
         }
 
-        /// <summary>The W8A8 linear kernel (dp4a on CUDA) against the FP64 meaning of the layer; the CPU backend has no integer path to compare with.</summary>
+        /// <summary>The op, and for integer cases its precision (case names start with it, e.g. "W4A8 M1 K1 N1").</summary>
+        private static string Key(BackendOpCase c) => c.SpecOf is null ? c.Op : $"{c.Op} {c.Name.Split(' ')[0]}";
+
+        /// <summary>The integer tile path of <paramref name="backend"/>: mma.sync tensor cores, dp4a, or the CPU accelerator's portable code.</summary>
+        private static string Path(IlgpuBackend backend) =>
+            backend.UsesTensorCores ? "mma.sync" : backend.Kind == IlgpuAcceleratorKind.Cuda ? "dp4a" : "portable";
+
+        private static void Row(ResultTable table, IlgpuBackend backend, CpuBackend cpu, string key, List<BackendOpCase> cases)
+        {
+            double worst = 0;
+            var failures = new List<string>();
+            foreach (var c in cases)
+            {
+                try
+                {
+                    var expected = c.Setup(Seed(c))(cpu);
+                    var actual = c.Setup(Seed(c))(backend);
+                    double error = expected.SameShape(actual) ? Error(expected.Data, actual.Data) : double.PositiveInfinity;
+                    worst = Math.Max(worst, error);
+                    if (!(error <= Math.Max(c.Tolerance, 1e-6))) failures.Add($"{c.Name} ({error:G3})");
+                }
+                catch (Exception e) when (e is not OutOfMemoryException)
+                {
+                    failures.Add($"{c.Name} ({e.GetType().Name}: {e.Message})");
+                }
+            }
+            bool integer = cases[0].SpecOf is not null;
+            table.Add($"op {key}" + (integer ? $" ({Path(backend)})" : ""), failures.Count == 0 ? "pass" : "FAIL",
+                $"{cases.Count} cases, max normalised error vs cpu {worst:G3}" + (failures.Count > 0 ? "; failed: " + string.Join("; ", failures) : ""));
+        }
+
+        /// <summary>The W8A8 linear kernel against the FP64 meaning of the layer (not the CPU backend's integer kernels).</summary>
         private static void RunW8A8(IlgpuBackend backend, ResultTable table)
         {
             double worst = 0;
@@ -159,7 +188,7 @@ namespace MixDQ.GpuCheck
                     failures.Add($"M{m} K{k} N{n} ({e.GetType().Name}: {e.Message})");
                 }
             }
-            table.Add("op Linear W8A8 (dp4a on CUDA)", failures.Count == 0 ? "pass" : "FAIL",
+            table.Add($"op Linear W8A8 vs FP64 math ({Path(backend)})", failures.Count == 0 ? "pass" : "FAIL",
                 $"{IntegerOpCases.W8A8Shapes.Length} cases vs fake-quantized FP64 math, max normalised error {worst:G3}" + (failures.Count > 0 ? "; failed: " + string.Join("; ", failures) : ""));
         }
 
@@ -223,6 +252,7 @@ namespace MixDQ.GpuCheck
             var config = UNet2DConditionConfig.Parse(configJson.ToJsonString(), configPath);
             var rng = new Random(1);
             var weights = UNet2DConditionModel.ExpectedTensors(config).ToDictionary(t => t.Name, t => RandomWeight(t, rng));
+            if (!precision.IsFloat) QuantizeLayers(weights, precision);
 
             using var backend = IlgpuBackend.Create(options.Accelerator);
             long before = backend.LiveDeviceBytes;
@@ -256,6 +286,27 @@ namespace MixDQ.GpuCheck
                 $"median of {times.Count} steps (latents {latent}x{latent}, batch 1; includes per-op host<->device copies, item 0); first step (JIT + run) {firstSeconds:F2} s");
             table.Add($"unet {options.Unet} {precision} memory", $"{weightBytes / 1048576.0:F0} MiB weights",
                 $"peak device memory of a step {backend.PeakDeviceBytes / 1048576.0:F0} MiB (backend allocations); weights uploaded in {loadSeconds:F1} s");
+        }
+
+        /// <summary>
+        /// Every linear and conv weight replaced by its artifact form at <paramref name="precision"/> (PLAN-FORMAT.md "Integer
+        /// layers": symmetric per-channel codes, and for integer activations one input grid over [−4, 4]), as a compiled
+        /// all-integer plan would store it, so the UNet loads through the same quantized-layer path as an application.
+        /// </summary>
+        private static void QuantizeLayers(Dictionary<string, Tensor> weights, LayerPrecision precision)
+        {
+            var grid = IntegerPrecisions.IsWeightOnly(precision) ? (ActivationQuantParams?)null : ActivationQuantParams.FromRange(-4f, 4f, precision.ActivationBits);
+            foreach (string name in weights.Keys.Where(n => n.EndsWith(".weight", StringComparison.Ordinal) && weights[n].Rank is 2 or 4).ToList())
+            {
+                var w = weights[name];
+                string path = name[..^".weight".Length];
+                int rows = w.Dim(0), depth = w.Length / rows;
+                var q = WeightQuantizer.Quantize(w.Data, rows, depth, precision.WeightBits);
+                weights.Remove(name);
+                weights[path + ".weight.packed"] = new Tensor(Array.ConvertAll(q.Packed.ToArray(), b => (float)b), rows, q.RowBytes);
+                weights[path + ".weight.scale"] = new Tensor(q.Scales.ToArray(), rows);
+                if (grid is { } g) weights[path + ".input_quant"] = new Tensor([w.Dim(1), g.Scale, g.ZeroPoint], 1, 3);
+            }
         }
 
         /// <summary>Uniform noise of standard deviation 1/√fan_in (norm weights 1): finite activations through a deep random UNet.</summary>

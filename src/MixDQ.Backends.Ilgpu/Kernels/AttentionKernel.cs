@@ -41,7 +41,7 @@ internal static class AttentionKernel
             {
                 int kBase = (b * lk + j) * width + h * headDim;
                 score = 0;
-                for (int d = 0; d < headDim; d++) score += qRow[d] * k[kBase + d];
+                for (int d = 0; d < headDim; d++) score = DeviceMath.Fma(qRow[d], k[kBase + d], score);
             }
             float tileMax = GroupReduce.Max(scratch, score);
             float newMax = XMath.Max(runningMax, tileMax);
@@ -61,10 +61,10 @@ internal static class AttentionKernel
             {
                 float pu = probs[u];
                 int vBase = (b * lk + j0 + u) * width + h * headDim + t;
-                if (t < headDim) acc0 += pu * v[vBase];
-                if (t + GroupSize < headDim) acc1 += pu * v[vBase + GroupSize];
-                if (t + 2 * GroupSize < headDim) acc2 += pu * v[vBase + 2 * GroupSize];
-                if (t + 3 * GroupSize < headDim) acc3 += pu * v[vBase + 3 * GroupSize];
+                if (t < headDim) acc0 = DeviceMath.Fma(pu, v[vBase], acc0);
+                if (t + GroupSize < headDim) acc1 = DeviceMath.Fma(pu, v[vBase + GroupSize], acc1);
+                if (t + 2 * GroupSize < headDim) acc2 = DeviceMath.Fma(pu, v[vBase + 2 * GroupSize], acc2);
+                if (t + 3 * GroupSize < headDim) acc3 = DeviceMath.Fma(pu, v[vBase + 3 * GroupSize], acc3);
             }
             Group.Barrier(); // probs is rewritten by the next tile
         }

@@ -52,4 +52,14 @@ internal static class ElementwiseKernels
         int t = i / channels, c = i - t * channels;
         y[i] = table[ids[t] * channels + c];
     }
+
+    /// <summary>
+    /// The BOS row at token 0 of every sequence of y [sequences·tokens, n] (BOS-aware cross-attention keys/values emit the
+    /// build-time FP row there instead of the quantized GEMM's).
+    /// </summary>
+    public static void BosRows(Index1D i, ArrayView<float> y, ArrayView<float> bos, int n, int tokens)
+    {
+        int sequence = i / n, c = i - sequence * n;
+        y[sequence * tokens * n + c] = bos[c];
+    }
 }

@@ -1,4 +1,5 @@
 using System.CommandLine;
+using MixDQ.Runtime.Backends;
 using MixDQ.Runtime.Diagnostics;
 using MixDQ.Runtime.IO;
 using MixDQ.Runtime.Pipelines;
@@ -23,19 +24,27 @@ internal static class GenerateCommand
         var latents = new Option<string?>("--latents") { Description = "initial latents: .npy, or .safetensors holding a tensor named 'latents'" };
         var dump = new Option<string?>("--dump") { Description = "folder for intermediate tensors (.npy)" };
         var fp16 = new Option<bool>("--fp16-weights") { Description = "prefer *.fp16.safetensors files" };
+        var device = new Option<string>("--device")
+        {
+            Description = "cpu, cuda (the ILGPU backend on the first NVIDIA GPU) or auto (cuda when a GPU is present, else cpu)",
+            DefaultValueFactory = _ => "auto",
+        };
 
         var cmd = new Command("generate", "Generate an image from a prompt.")
         {
-            model, prompt, seed, steps, width, height, decoder, output, latents, dump, fp16,
+            model, prompt, seed, steps, width, height, decoder, output, latents, dump, fp16, device,
         };
         cmd.SetAction((ParseResult r, CancellationToken ct) =>
         {
             string outPath = r.GetValue(output)!;
             CheckOutputWritable(outPath);
+            // Resolved before any loading, so an absent GPU (MIXDQ057) or an unknown name (MIXDQ050) costs nothing.
+            var target = MixDQDevice.Parse(r.GetValue(device)!);
             Tensor? initial = r.GetValue(latents) is { } lp ? LatentsFile.Read(lp) : null;
             using var pipeline = DiffusionPipeline.Load(r.GetValue(model)!, new PipelineLoadOptions
             {
                 PreferFp16Weights = r.GetValue(fp16),
+                Backend = target.Backend,
                 Warnings = new SyncProgress<MixDQWarning>(w => ctx.Error.WriteLine(w.ToDiagnosticLine())),
             });
             var options = new GenerationOptions
